@@ -1,0 +1,15 @@
+// Module registration only.
+#include <napi.h>
+
+#include "napi/modules.h"
+
+namespace {
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  mdistill::RegisterRuntimeInfo(env, exports);
+  mdistill::RegisterMatmulProbe(env, exports);
+  mdistill::RegisterGemmBenchmark(env, exports);
+  return exports;
+}
+}  // namespace
+
+NODE_API_MODULE(mdistill, Init)

@@ -1,0 +1,9 @@
+// Each native module adds its exports through one Register function; addon.cc calls them all.
+#pragma once
+#include <napi.h>
+
+namespace mdistill {
+void RegisterRuntimeInfo(Napi::Env env, Napi::Object exports);
+void RegisterMatmulProbe(Napi::Env env, Napi::Object exports);
+void RegisterGemmBenchmark(Napi::Env env, Napi::Object exports);
+}  // namespace mdistill

@@ -1,0 +1,79 @@
+// What the addon was built against and what it runs with: versions, CUDA, threads.
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <ATen/detail/CUDAHooksInterface.h>
+#include <torch/csrc/api/include/torch/version.h>
+#include <napi.h>
+
+#ifdef MDISTILL_WITH_CUDA
+#include <ATen/cuda/CUDAContext.h>
+#endif
+
+#include "napi/errors.h"
+#include "napi/modules.h"
+
+#ifndef MDISTILL_BUILD_SYSTEM
+#define MDISTILL_BUILD_SYSTEM "node-gyp"
+#endif
+#ifndef MDISTILL_TORCH_SOURCE
+#define MDISTILL_TORCH_SOURCE "system"
+#endif
+
+namespace mdistill {
+
+namespace {
+
+Napi::Value RuntimeInfo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return Guarded(env, [&]() -> Napi::Value {
+    auto out = Napi::Object::New(env);
+    out.Set("libtorchVersion", TORCH_VERSION);
+    out.Set("buildSystem", MDISTILL_BUILD_SYSTEM);
+    out.Set("torchSource", MDISTILL_TORCH_SOURCE);
+    out.Set("cxx11Abi", Napi::Boolean::New(env, _GLIBCXX_USE_CXX11_ABI != 0));
+#ifdef MDISTILL_WITH_CUDA
+    const bool cudaCompiled = true;
+#else
+    const bool cudaCompiled = false;
+#endif
+    out.Set("cudaCompiled", Napi::Boolean::New(env, cudaCompiled));
+    const bool torchHasCuda = at::hasCUDA();
+    out.Set("torchHasCuda", Napi::Boolean::New(env, torchHasCuda));
+    auto devices = Napi::Array::New(env);
+    const int count = torchHasCuda ? at::detail::getCUDAHooks().getNumGPUs() : 0;
+    for (int i = 0; i < count; ++i) {
+#ifdef MDISTILL_WITH_CUDA
+      devices.Set(static_cast<uint32_t>(i), Napi::String::New(env, at::cuda::getDeviceProperties(i)->name));
+#else
+      devices.Set(static_cast<uint32_t>(i), Napi::String::New(env, "cuda:" + std::to_string(i)));
+#endif
+    }
+    out.Set("cudaDevices", devices);
+    out.Set("threads", Napi::Number::New(env, at::get_num_threads()));
+    out.Set("interopThreads", Napi::Number::New(env, at::get_num_interop_threads()));
+    out.Set("parallelInfo", at::get_parallel_info());
+    return out;
+  });
+}
+
+Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return Guarded(env, [&]() -> Napi::Value {
+    if (info.Length() < 1 || !info[0].IsNumber()) throw Error(codes::kBadArgument, "setNumThreads(n) needs a number");
+    const double n = info[0].As<Napi::Number>().DoubleValue();
+    if (!(n >= 1) || n != static_cast<double>(static_cast<int>(n))) {
+      throw Error(codes::kBadArgument, "threads must be a positive integer, got " + std::to_string(n));
+    }
+    at::set_num_threads(static_cast<int>(n));
+    return Napi::Number::New(env, at::get_num_threads());
+  });
+}
+
+}  // namespace
+
+void RegisterRuntimeInfo(Napi::Env env, Napi::Object exports) {
+  exports.Set("runtimeInfo", Napi::Function::New(env, RuntimeInfo, "runtimeInfo"));
+  exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads, "setNumThreads"));
+}
+
+}  // namespace mdistill

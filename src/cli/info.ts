@@ -1,0 +1,59 @@
+// `mdistill info`: what the addon was built with and what it runs on.
+import type { Command } from 'commander';
+import { gemmBenchmark, runtimeInfo, setThreads, type RuntimeInfo } from '../native/index.js';
+import { parsePositiveInt } from './parse.js';
+
+export interface InfoReport extends Omit<RuntimeInfo, 'parallelInfo'> {
+  node: string;
+  platform: string;
+  warnings: string[];
+  gemm?: { size: number; gflops: number };
+}
+
+export async function collectInfo(options: { threads?: number; bench?: boolean }): Promise<InfoReport> {
+  if (options.threads !== undefined) setThreads(options.threads);
+  const { parallelInfo: _parallel, ...info } = runtimeInfo();
+  const warnings: string[] = [];
+  if (info.blas.reference) {
+    warnings.push(
+      `the reference BLAS is loaded (${info.blas.libraries.join(', ')}): matmuls run ~15x slower. ` +
+        'Install OpenBLAS: sudo apt-get install libopenblas0-openmp',
+    );
+  } else if (info.blas.name === 'unknown') {
+    warnings.push('could not tell which BLAS is loaded');
+  }
+  const report: InfoReport = { node: process.version, platform: `${process.platform}-${process.arch}`, ...info, warnings };
+  if (options.bench) {
+    const r = await gemmBenchmark(1024, 1);
+    report.gemm = { size: r.size, gflops: Math.round(r.gflops * 10) / 10 };
+  }
+  return report;
+}
+
+function printHuman(r: InfoReport): void {
+  const rows: [string, string][] = [
+    ['node', `${r.node} (${r.platform})`],
+    ['addon', `built with ${r.buildSystem}, CUDA kernels ${r.cudaCompiled ? 'compiled' : 'not compiled'}`],
+    ['libtorch', `${r.libtorchVersion} from ${r.torchSource} (C++11 ABI: ${r.cxx11Abi ? 'yes' : 'no'})`],
+    ['CUDA', r.torchHasCuda ? `${r.cudaDevices.length} device(s): ${r.cudaDevices.join(', ') || 'none visible'}` : 'not available in this libtorch'],
+    ['threads', `${r.threads} intra-op, ${r.interopThreads} inter-op`],
+    ['BLAS', `${r.blas.name}${r.blas.libraries.length ? ` (${r.blas.libraries[0]})` : ''}`],
+  ];
+  if (r.gemm) rows.push(['GEMM', `${r.gemm.gflops} GFLOP/s at ${r.gemm.size}x${r.gemm.size} float32`]);
+  for (const [k, v] of rows) console.log(`${k.padEnd(9)} ${v}`);
+  for (const w of r.warnings) console.warn(`warning: ${w}`);
+}
+
+export function registerInfoCommand(program: Command): void {
+  program
+    .command('info')
+    .description('report the native addon build, libtorch, CUDA devices, threads and BLAS')
+    .option('--json', 'print one JSON object')
+    .option('--bench', 'also time a 1024x1024 float32 GEMM for about a second')
+    .option('--threads <n>', 'intra-op threads (default: $MDISTILL_THREADS or all cores)', parsePositiveInt('--threads'))
+    .action(async (opts: { json?: boolean; bench?: boolean; threads?: number }) => {
+      const report = await collectInfo(opts);
+      if (opts.json) console.log(JSON.stringify(report, null, 2));
+      else printHuman(report);
+    });
+}

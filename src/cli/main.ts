@@ -1,0 +1,36 @@
+// The `mdistill` command line. Each command registers itself from its own file.
+import { Command, CommanderError } from 'commander';
+import { readFileSync } from 'node:fs';
+import { registerInfoCommand } from './info.js';
+import { packageRoot } from '../native/loader.js';
+import path from 'node:path';
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(path.join(packageRoot, 'package.json'), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+export function buildProgram(): Command {
+  const program = new Command('mdistill')
+    .description('Fine-grained manifold distillation of vision transformers (NeurIPS 2022), on libtorch.')
+    .version(version())
+    .showHelpAfterError()
+    .exitOverride();
+  registerInfoCommand(program);
+  return program;
+}
+
+/** Runs the CLI and returns the process exit code. */
+export async function runCli(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode;
+    const message = err instanceof Error ? err.message : String(err);
+    const code = err instanceof Error && 'code' in err ? ` [${String((err as { code: unknown }).code)}]` : '';
+    console.error(`mdistill: ${message}${code}`);
+    return 1;
+  }
+}

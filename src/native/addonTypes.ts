@@ -1,0 +1,49 @@
+// The raw shape of every export of the native addon (native/addon.cc). Only src/native/ may use it;
+// the rest of src/ imports the wrappers in src/native/index.ts, so tests can substitute a fake.
+
+export interface RawRuntimeInfo {
+  libtorchVersion: string;
+  buildSystem: string;
+  torchSource: string;
+  cxx11Abi: boolean;
+  cudaCompiled: boolean;
+  torchHasCuda: boolean;
+  cudaDevices: string[];
+  threads: number;
+  interopThreads: number;
+  parallelInfo: string;
+}
+
+export interface MatmulProbeResult {
+  product: Float64Array;
+  gradA: Float64Array;
+  gradB: Float64Array;
+  loss: number;
+}
+
+export interface GemmBenchmarkResult {
+  size: number;
+  iterations: number;
+  seconds: number;
+  gflops: number;
+}
+
+export interface MdistillAddon {
+  runtimeInfo(): RawRuntimeInfo;
+  /** Sets libtorch's intra-op thread count; returns the count now in effect. */
+  setNumThreads(threads: number): number;
+  /** loss = ½‖A·B‖² and its autograd gradients; A is aShape=[m,k], B is bShape=[k,n], row-major. */
+  matmulProbe(a: Float64Array, aShape: number[], b: Float64Array, bShape: number[]): Promise<MatmulProbeResult>;
+  /** Runs size×size float32 GEMMs for at least minSeconds. */
+  gemmBenchmark(size: number, minSeconds: number): Promise<GemmBenchmarkResult>;
+}
+
+/** Error codes that native calls attach to the Errors they throw or reject with. */
+export type NativeErrorCode =
+  | 'MDISTILL_SHAPE_MISMATCH'
+  | 'MDISTILL_BAD_ARGUMENT'
+  | 'MDISTILL_BAD_WEIGHTS'
+  | 'MDISTILL_NONFINITE_LOSS'
+  | 'MDISTILL_OUT_OF_MEMORY'
+  | 'MDISTILL_TORCH_ERROR'
+  | 'MDISTILL_INTERNAL';

@@ -1,0 +1,64 @@
+// The public face of the native addon. Everything outside src/native/ goes through these wrappers.
+import { availableParallelism } from 'node:os';
+import type { GemmBenchmarkResult, MatmulProbeResult, MdistillAddon, NativeErrorCode, RawRuntimeInfo } from './addonTypes.js';
+import { defaultAddonCandidates, loadAddonFrom } from './loader.js';
+import { detectLoadedBlas, type BlasInfo } from './blas.js';
+
+export type { GemmBenchmarkResult, MatmulProbeResult, NativeErrorCode } from './addonTypes.js';
+export { AddonLoadError, classifyLoadFailure, loadAddonFrom, defaultAddonCandidates, type LoadAttempt } from './loader.js';
+export type { BlasInfo } from './blas.js';
+
+let cached: MdistillAddon | undefined;
+
+/** The default intra-op thread count: $MDISTILL_THREADS, else every available core. */
+export function defaultThreads(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.MDISTILL_THREADS;
+  if (raw === undefined || raw === '') return availableParallelism();
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new Error(`MDISTILL_THREADS must be a positive integer, got '${raw}'. Unset it to use all ${availableParallelism()} cores.`);
+  }
+  return n;
+}
+
+/** Loads the addon once (searching the default locations) and applies the default thread count. */
+export function addon(): MdistillAddon {
+  if (!cached) {
+    const loaded = loadAddonFrom(defaultAddonCandidates());
+    loaded.setNumThreads(defaultThreads());
+    cached = loaded;
+  }
+  return cached;
+}
+
+export function setThreads(threads: number): number {
+  if (!Number.isInteger(threads) || threads < 1) throw new Error(`--threads must be a positive integer, got ${threads}`);
+  return addon().setNumThreads(threads);
+}
+
+export interface RuntimeInfo extends RawRuntimeInfo {
+  blas: BlasInfo;
+}
+
+export function runtimeInfo(): RuntimeInfo {
+  const raw = addon().runtimeInfo();
+  return { ...raw, blas: detectLoadedBlas() };
+}
+
+export function matmulProbe(a: Float64Array, aShape: number[], b: Float64Array, bShape: number[]): Promise<MatmulProbeResult> {
+  return addon().matmulProbe(a, aShape, b, bShape);
+}
+
+export function gemmBenchmark(size: number, minSeconds: number): Promise<GemmBenchmarkResult> {
+  return addon().gemmBenchmark(size, minSeconds);
+}
+
+/** An Error thrown or rejected by native code, with its stable code. */
+export interface NativeError extends Error {
+  code: NativeErrorCode;
+}
+
+export function isNativeError(err: unknown): err is NativeError {
+  const code = err instanceof Error ? (err as Error & { code?: unknown }).code : undefined;
+  return typeof code === 'string' && code.startsWith('MDISTILL_');
+}

@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { AddonLoadError, classifyLoadFailure, defaultAddonCandidates, loadAddonFrom } from '../../src/native/loader.js';
+import { classifyBlas, detectLoadedBlas } from '../../src/native/blas.js';
+import { defaultThreads } from '../../src/native/index.js';
+
+describe('addon loader', () => {
+  it('lists every attempt with its reason and remedy when nothing loads', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'mdistill-loader-'));
+    const garbage = path.join(dir, 'garbage.node');
+    writeFileSync(garbage, 'this is not an ELF file, it is long enough to have a header\n'.repeat(20));
+    const missing = path.join(dir, 'missing.node');
+    let err: unknown;
+    try {
+      loadAddonFrom([missing, garbage]);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(AddonLoadError);
+    const loadError = err as AddonLoadError;
+    expect(loadError.attempts.map((a) => a.kind)).toEqual(['not-built', 'wrong-architecture']);
+    expect(loadError.message).toContain(missing);
+    expect(loadError.message).toContain(garbage);
+    expect(loadError.message).toContain('npm run build:native');
+  });
+
+  it('searches $MDISTILL_ADDON first, then Release, then Debug', () => {
+    const c = defaultAddonCandidates({ MDISTILL_ADDON: '/opt/x/mdistill.node' });
+    expect(c[0]).toBe('/opt/x/mdistill.node');
+    expect(c[1]).toMatch(/build\/Release\/mdistill\.node$/);
+    expect(c[2]).toMatch(/build\/Debug\/mdistill\.node$/);
+  });
+
+  it.each([
+    ['libtorch_cpu.so: cannot open shared object file: No such file or directory', 'libtorch-missing', 'libtorch-dev'],
+    ['libc10.so: cannot open shared object file: No such file or directory', 'libtorch-missing', 'MDISTILL_LIBTORCH'],
+    ['libgomp.so.1: cannot open shared object file: No such file or directory', 'shared-library-missing', 'libgomp.so.1'],
+    ['/x/mdistill.node: undefined symbol: _ZN3c105ErrorC1ENS_14SourceLocationESs', 'abi-mismatch', '_GLIBCXX_USE_CXX11_ABI'],
+    ["/lib/x86_64-linux-gnu/libstdc++.so.6: version `GLIBCXX_3.4.32' not found", 'glibc-mismatch', 'rebuild'],
+    ["/lib/x86_64-linux-gnu/libc.so.6: version `GLIBC_2.38' not found", 'glibc-mismatch', 'rebuild'],
+    ['was compiled against a different Node.js version using NODE_MODULE_VERSION 115', 'node-abi-mismatch', 'rebuild'],
+  ])('classifies %s', (message, kind, remedyWord) => {
+    const c = classifyLoadFailure(message);
+    expect(c.kind).toBe(kind);
+    expect(c.remedy).toContain(remedyWord);
+  });
+});
+
+describe('thread defaults', () => {
+  it('uses MDISTILL_THREADS when set and names it when invalid', () => {
+    expect(defaultThreads({ MDISTILL_THREADS: '3' })).toBe(3);
+    expect(() => defaultThreads({ MDISTILL_THREADS: '0' })).toThrow(/MDISTILL_THREADS must be a positive integer, got '0'/);
+  });
+});
+
+describe('BLAS detection', () => {
+  it('recognises OpenBLAS and flags the reference BLAS', () => {
+    const maps = [
+      '7f00-7f01 r-xp 00000000 08:01 1 /usr/lib/x86_64-linux-gnu/blas/libblas.so.3',
+      '7f02-7f03 r-xp 00000000 08:01 2 /usr/lib/x86_64-linux-gnu/libgomp.so.1.0.0',
+    ].join('\n');
+    expect(detectLoadedBlas(maps)).toMatchObject({ name: 'reference BLAS (netlib)', reference: true });
+    expect(classifyBlas(['/usr/lib/x86_64-linux-gnu/openblas-openmp/libblas.so.3'])).toMatchObject({
+      name: 'OpenBLAS (OpenMP)',
+      reference: false,
+    });
+  });
+});
