@@ -8,6 +8,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   mdistill::RegisterRuntimeInfo(env, exports);
   mdistill::RegisterMatmulProbe(env, exports);
   mdistill::RegisterGemmBenchmark(env, exports);
+  mdistill::RegisterModel(env, exports);
+  mdistill::RegisterPosEmbedResample(env, exports);
   return exports;
 }
 }  // namespace

@@ -6,4 +6,6 @@ namespace mdistill {
 void RegisterRuntimeInfo(Napi::Env env, Napi::Object exports);
 void RegisterMatmulProbe(Napi::Env env, Napi::Object exports);
 void RegisterGemmBenchmark(Napi::Env env, Napi::Object exports);
+void RegisterModel(Napi::Env env, Napi::Object exports);
+void RegisterPosEmbedResample(Napi::Env env, Napi::Object exports);
 }  // namespace mdistill

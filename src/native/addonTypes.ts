@@ -28,6 +28,73 @@ export interface GemmBenchmarkResult {
   gflops: number;
 }
 
+/** The ModelConfig of src/model/modelConfig.ts plus the native-only construction options. */
+export interface RawModelConfig {
+  arch: 'vit' | 'cait';
+  imgSize: number;
+  patchSize: number;
+  inChans: number;
+  numClasses: number;
+  embedDim: number;
+  depth: number;
+  numHeads: number;
+  mlpRatio: number;
+  qkvBias: boolean;
+  distilled: boolean;
+  depthTokenOnly: number;
+  initValues: number;
+  /** Stochastic depth (training only): linear 0..rate over ViT blocks, constant over CaiT blocks. Default 0. */
+  dropPathRate?: number;
+  /** Seed of the random initialisation. Default 0. */
+  seed?: number;
+}
+
+export interface RawForwardOptions {
+  /** Indices of the self-attention blocks whose token outputs to return (others are not retained). */
+  blocks?: number[];
+  /** Training mode: drop-path on, distilled models return both heads. Default false. */
+  train?: boolean;
+}
+
+export interface RawBlockOutput {
+  index: number;
+  /** [B, tokens, dim] */
+  shape: number[];
+  data: Float32Array;
+}
+
+export interface RawForwardResult {
+  /** Eval: [B, classes] (distilled: the mean of both heads). Training a distilled model: the cls head. */
+  logits: Float32Array;
+  logitsShape: number[];
+  /** Training a distilled model: the dist head. */
+  logitsDist?: Float32Array;
+  blocks: RawBlockOutput[];
+}
+
+export interface RawParameterShape {
+  name: string;
+  shape: number[];
+}
+
+export interface RawWeight extends RawParameterShape {
+  data: Float32Array;
+}
+
+/** A native ViT/DeiT or CaiT (native/napi/model_wrap.cc) with timm's parameter names. */
+export interface RawModel {
+  /** input is [B, inChans, imgSize, imgSize] row-major; a wrong shape rejects with MDISTILL_SHAPE_MISMATCH. */
+  forward(input: Float32Array, shape: number[], options?: RawForwardOptions): Promise<RawForwardResult>;
+  /** timm's state-dict names and shapes, in timm's order. */
+  parameterShapes(): RawParameterShape[];
+  /** Copies of every parameter, in timm's order. */
+  getWeights(): RawWeight[];
+  /** Copies the given parameters in (a subset is allowed). Unknown names throw MDISTILL_BAD_WEIGHTS and wrong shapes
+   *  MDISTILL_SHAPE_MISMATCH, both before anything is written. */
+  setWeights(entries: RawWeight[]): void;
+  numParameters(): number;
+}
+
 export interface MdistillAddon {
   runtimeInfo(): RawRuntimeInfo;
   /** Sets libtorch's intra-op thread count; returns the count now in effect. */
@@ -36,6 +103,9 @@ export interface MdistillAddon {
   matmulProbe(a: Float64Array, aShape: number[], b: Float64Array, bShape: number[]): Promise<MatmulProbeResult>;
   /** Runs size×size float32 GEMMs for at least minSeconds. */
   gemmBenchmark(size: number, minSeconds: number): Promise<GemmBenchmarkResult>;
+  Model: new (config: RawModelConfig) => RawModel;
+  /** timm's resample_abs_pos_embed: keeps numPrefixTokens, resizes the patch grid (bicubic, antialias) to newGrid. */
+  resamplePosEmbed(data: Float32Array, shape: number[], newGrid: [number, number], numPrefixTokens: number): { data: Float32Array; shape: number[] };
 }
 
 /** Error codes that native calls attach to the Errors they throw or reject with. */

@@ -1,10 +1,11 @@
 // The public face of the native addon. Everything outside src/native/ goes through these wrappers.
 import { availableParallelism } from 'node:os';
-import type { GemmBenchmarkResult, MatmulProbeResult, MdistillAddon, NativeErrorCode, RawRuntimeInfo } from './addonTypes.js';
+import type { GemmBenchmarkResult, MatmulProbeResult, MdistillAddon, NativeErrorCode, RawModel, RawModelConfig, RawRuntimeInfo } from './addonTypes.js';
 import { defaultAddonCandidates, loadAddonFrom } from './loader.js';
 import { detectLoadedBlas, type BlasInfo } from './blas.js';
 
 export type { GemmBenchmarkResult, MatmulProbeResult, NativeErrorCode } from './addonTypes.js';
+export type { RawModel, RawModelConfig, RawForwardOptions, RawForwardResult, RawBlockOutput, RawParameterShape, RawWeight } from './addonTypes.js';
 export { AddonLoadError, classifyLoadFailure, loadAddonFrom, defaultAddonCandidates, type LoadAttempt } from './loader.js';
 export type { BlasInfo } from './blas.js';
 
@@ -51,6 +52,15 @@ export function matmulProbe(a: Float64Array, aShape: number[], b: Float64Array, 
 
 export function gemmBenchmark(size: number, minSeconds: number): Promise<GemmBenchmarkResult> {
   return addon().gemmBenchmark(size, minSeconds);
+}
+
+/** A native ViT/DeiT or CaiT; src/model/nativeModel.ts is its public face. */
+export function createRawModel(config: RawModelConfig): RawModel {
+  return new (addon().Model)(config);
+}
+
+export function resamplePosEmbed(data: Float32Array, shape: number[], newGrid: [number, number], numPrefixTokens: number): { data: Float32Array; shape: number[] } {
+  return addon().resamplePosEmbed(data, shape, newGrid, numPrefixTokens);
 }
 
 /** An Error thrown or rejected by native code, with its stable code. */

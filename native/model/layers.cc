@@ -1,0 +1,63 @@
+#include "model/layers.h"
+
+#include <cmath>
+
+namespace mdistill::model {
+
+at::Tensor Init::TruncNormal(at::IntArrayRef shape, double std) {
+  at::Tensor t = at::empty(shape, at::kFloat);
+  t.normal_(0.0, std, gen);
+  return t.clamp_(-2.0 * std, 2.0 * std);
+}
+
+at::Tensor Init::Uniform(at::IntArrayRef shape, double bound) {
+  at::Tensor t = at::empty(shape, at::kFloat);
+  return t.uniform_(-bound, bound, gen);
+}
+
+Linear::Linear(int64_t in, int64_t out, bool withBias, Init& init) {
+  weight = register_parameter("weight", init.TruncNormal({out, in}, 0.02));
+  if (withBias) bias = register_parameter("bias", at::zeros({out}));
+}
+
+LayerNorm::LayerNorm(int64_t dim) {
+  weight = register_parameter("weight", at::ones({dim}));
+  bias = register_parameter("bias", at::zeros({dim}));
+}
+
+PatchEmbed::Conv::Conv(int64_t inChans, int64_t dim, int64_t patch, Init& init) {
+  // PyTorch's default Conv2d init (kaiming_uniform a=√5), which timm keeps for the patch embedding.
+  const double bound = 1.0 / std::sqrt(static_cast<double>(inChans * patch * patch));
+  weight = register_parameter("weight", init.Uniform({dim, inChans, patch, patch}, bound));
+  bias = register_parameter("bias", init.Uniform({dim}, bound));
+}
+
+PatchEmbed::PatchEmbed(int64_t inChans, int64_t dim, int64_t patch, Init& init) : patch_(patch) {
+  proj_ = register_module("proj", std::make_shared<Conv>(inChans, dim, patch, init));
+}
+
+at::Tensor PatchEmbed::Forward(const at::Tensor& x) const {
+  // A stride-p, kernel-p conv is a GEMM over non-overlapping patches: gather each patch as a row
+  // (one copy), then one at::linear. Same result as conv2d + flatten(2).transpose(1, 2), and faster on CPU.
+  const int64_t B = x.size(0), C = x.size(1), gh = x.size(2) / patch_, gw = x.size(3) / patch_;
+  at::Tensor patches = x.reshape({B, C, gh, patch_, gw, patch_}).permute({0, 2, 4, 1, 3, 5}).reshape({B, gh * gw, C * patch_ * patch_});
+  return at::linear(patches, proj_->weight.reshape({proj_->weight.size(0), -1}), proj_->bias);
+}
+
+Mlp::Mlp(int64_t dim, int64_t hidden, Init& init) {
+  fc1_ = register_module("fc1", std::make_shared<Linear>(dim, hidden, true, init));
+  fc2_ = register_module("fc2", std::make_shared<Linear>(hidden, dim, true, init));
+}
+
+at::Tensor Mlp::Forward(const at::Tensor& x) const { return fc2_->Forward(at::gelu(fc1_->Forward(x))); }
+
+at::Tensor DropPath(const at::Tensor& x, double rate, bool train) {
+  if (!train || rate <= 0.0) return x;
+  const double keep = 1.0 - rate;
+  std::vector<int64_t> maskShape(x.dim(), 1);
+  maskShape[0] = x.size(0);
+  at::Tensor mask = at::empty(maskShape, x.options().requires_grad(false)).bernoulli_(keep).div_(keep);
+  return x * mask;
+}
+
+}  // namespace mdistill::model

@@ -1,0 +1,77 @@
+// The building blocks shared by ViT/DeiT and CaiT, registered under timm's parameter names.
+// Forward passes call ATen directly (at::linear, at::layer_norm, at::gelu) so autograd records them.
+#pragma once
+#include <ATen/ATen.h>
+#include <torch/nn/module.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace mdistill::model {
+
+// Every weight of one model is drawn from this generator, so a seed reproduces the initialisation.
+struct Init {
+  at::Generator gen;
+  at::Tensor TruncNormal(at::IntArrayRef shape, double std);  // timm's trunc_normal_(std), bounds ±2 std
+  at::Tensor Uniform(at::IntArrayRef shape, double bound);
+};
+
+// nn.Linear: `weight` [out, in], `bias` [out] (optional).
+class Linear : public torch::nn::Module {
+ public:
+  Linear(int64_t in, int64_t out, bool bias, Init& init);
+  at::Tensor Forward(const at::Tensor& x) const { return at::linear(x, weight, bias); }
+  at::Tensor weight, bias;
+};
+
+// nn.LayerNorm(dim, eps=1e-6).
+class LayerNorm : public torch::nn::Module {
+ public:
+  explicit LayerNorm(int64_t dim);
+  at::Tensor Forward(const at::Tensor& x) const { return at::layer_norm(x, {weight.size(0)}, weight, bias, 1e-6); }
+  at::Tensor weight, bias;
+};
+
+// timm's PatchEmbed: a stride-p conv (`proj`), flattened to [B, patches, dim].
+class PatchEmbed : public torch::nn::Module {
+ public:
+  PatchEmbed(int64_t inChans, int64_t dim, int64_t patch, Init& init);
+  at::Tensor Forward(const at::Tensor& x) const;
+
+ private:
+  class Conv : public torch::nn::Module {
+   public:
+    Conv(int64_t inChans, int64_t dim, int64_t patch, Init& init);
+    at::Tensor weight, bias;
+  };
+  std::shared_ptr<Conv> proj_;
+  int64_t patch_;
+};
+
+// timm's Mlp: fc1, exact GELU, fc2.
+class Mlp : public torch::nn::Module {
+ public:
+  Mlp(int64_t dim, int64_t hidden, Init& init);
+  at::Tensor Forward(const at::Tensor& x) const;
+
+ private:
+  std::shared_ptr<Linear> fc1_, fc2_;
+};
+
+// Stochastic depth per sample (timm's drop_path, scale_by_keep); the identity outside training.
+at::Tensor DropPath(const at::Tensor& x, double rate, bool train);
+
+// nn.ModuleList: children named "0", "1", ... so parameter names read `blocks.3.attn.qkv.weight`.
+template <typename T>
+class ModuleStack : public torch::nn::Module {
+ public:
+  void Add(std::shared_ptr<T> item) { items_.push_back(register_module(std::to_string(items_.size()), std::move(item))); }
+  const std::vector<std::shared_ptr<T>>& items() const { return items_; }
+  size_t size() const { return items_.size(); }
+
+ private:
+  std::vector<std::shared_ptr<T>> items_;
+};
+
+}  // namespace mdistill::model

@@ -1,0 +1,53 @@
+// The common face of the native models (ViT/DeiT and CaiT). The training step holds a student and a
+// teacher through this interface and calls Forward directly in C++.
+#pragma once
+#include <ATen/ATen.h>
+#include <torch/nn/module.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "model/model_config.h"
+
+namespace mdistill::model {
+
+struct ForwardOutput {
+  // Eval, or a model without a distillation token: the logits ([B, classes]; distilled: the mean of both heads).
+  // Training a distilled model: the cls head here and the dist head in logitsDist.
+  at::Tensor logits;
+  at::Tensor logitsDist;  // undefined unless distilled and train
+  // Token outputs [B, tokens, dim] of the requested self-attention blocks, in the order requested.
+  std::vector<at::Tensor> blocks;
+};
+
+class Model : public torch::nn::Module {
+ public:
+  explicit Model(const ModelConfig& config) : config_(config) {}
+
+  // x: [B, inChans, imgSize, imgSize] float. `train` turns on drop-path and the two-head output of distilled
+  // models; it does not switch autograd: wrap a teacher call in c10::InferenceMode.
+  // keepBlocks: indices into the self-attention blocks whose outputs to return; others are not retained.
+  virtual ForwardOutput Forward(const at::Tensor& x, const std::vector<int64_t>& keepBlocks, bool train) const = 0;
+
+  const ModelConfig& config() const { return config_; }
+
+  // The parameters under timm's state-dict names, in timm's state-dict order.
+  std::vector<std::pair<std::string, at::Tensor>> NamedParameters() const;
+  int64_t NumParameters() const;
+
+  // Throws Error(kShapeMismatch) naming both shapes when x is not [B, inChans, imgSize, imgSize].
+  void CheckInput(const at::Tensor& x) const;
+  // Throws Error(kBadArgument) for an index outside 0..depth-1.
+  void CheckBlocks(const std::vector<int64_t>& keepBlocks) const;
+
+ protected:
+  ModelConfig config_;
+};
+
+// Builds a ViT/DeiT or CaiT with timm's initialisation, drawn from `seed`.
+std::shared_ptr<Model> CreateModel(const ModelConfig& config, uint64_t seed);
+
+}  // namespace mdistill::model

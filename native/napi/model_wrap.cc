@@ -1,0 +1,245 @@
+#include "napi/model_wrap.h"
+
+#include <c10/core/InferenceMode.h>
+#include <torch/csrc/autograd/grad_mode.h>
+
+#include <cstring>
+#include <unordered_map>
+
+#include "napi/errors.h"
+#include "napi/modules.h"
+#include "napi/promise_worker.h"
+#include "napi/tensor_bridge.h"
+
+namespace mdistill {
+
+namespace {
+
+// Marks JS objects made by this class, so From() can reject look-alikes (N-API 8 type tags).
+constexpr napi_type_tag kModelTag = {0x6d64697374696c6cULL, 0x4d6f64656c577261ULL};
+
+std::string Dims(at::IntArrayRef shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+double NumberField(const Napi::Object& obj, const char* key, std::optional<double> fallback = std::nullopt) {
+  Napi::Value v = obj.Get(key);
+  if (v.IsUndefined() && fallback) return *fallback;
+  if (!v.IsNumber()) throw Error(codes::kBadArgument, std::string("Model config: ") + key + " must be a number");
+  return v.As<Napi::Number>().DoubleValue();
+}
+
+int64_t IntField(const Napi::Object& obj, const char* key, std::optional<double> fallback = std::nullopt) {
+  const double d = NumberField(obj, key, fallback);
+  if (d != static_cast<double>(static_cast<int64_t>(d))) {
+    throw Error(codes::kBadArgument, std::string("Model config: ") + key + " must be an integer, got " + std::to_string(d));
+  }
+  return static_cast<int64_t>(d);
+}
+
+bool BoolField(const Napi::Object& obj, const char* key, bool fallback) {
+  Napi::Value v = obj.Get(key);
+  if (v.IsUndefined()) return fallback;
+  if (!v.IsBoolean()) throw Error(codes::kBadArgument, std::string("Model config: ") + key + " must be a boolean");
+  return v.As<Napi::Boolean>().Value();
+}
+
+model::ModelConfig ConfigFromJs(const Napi::Value& value) {
+  if (!value.IsObject()) throw Error(codes::kBadArgument, "new Model(config): config must be a ModelConfig object");
+  auto obj = value.As<Napi::Object>();
+  model::ModelConfig c;
+  Napi::Value arch = obj.Get("arch");
+  const std::string archName = arch.IsString() ? arch.As<Napi::String>().Utf8Value() : "";
+  if (archName == "vit") {
+    c.arch = model::Arch::kVit;
+  } else if (archName == "cait") {
+    c.arch = model::Arch::kCait;
+  } else {
+    throw Error(codes::kBadArgument, "Model config: arch must be 'vit' or 'cait', got '" + archName + "'");
+  }
+  c.imgSize = IntField(obj, "imgSize");
+  c.patchSize = IntField(obj, "patchSize");
+  c.inChans = IntField(obj, "inChans");
+  c.numClasses = IntField(obj, "numClasses");
+  c.embedDim = IntField(obj, "embedDim");
+  c.depth = IntField(obj, "depth");
+  c.numHeads = IntField(obj, "numHeads");
+  c.mlpRatio = NumberField(obj, "mlpRatio", 4.0);
+  c.qkvBias = BoolField(obj, "qkvBias", true);
+  c.distilled = BoolField(obj, "distilled", false);
+  c.depthTokenOnly = IntField(obj, "depthTokenOnly", 0);
+  c.initValues = NumberField(obj, "initValues", 0);
+  c.dropPathRate = NumberField(obj, "dropPathRate", 0);
+  return c;
+}
+
+struct ForwardResult {
+  model::ForwardOutput out;
+  std::vector<int64_t> indices;
+};
+
+}  // namespace
+
+Napi::Function ModelWrap::Define(Napi::Env env) {
+  return DefineClass(env, "Model",
+                     {
+                         InstanceMethod<&ModelWrap::Forward>("forward"),
+                         InstanceMethod<&ModelWrap::ParameterShapes>("parameterShapes"),
+                         InstanceMethod<&ModelWrap::GetWeights>("getWeights"),
+                         InstanceMethod<&ModelWrap::SetWeights>("setWeights"),
+                         InstanceMethod<&ModelWrap::NumParameters>("numParameters"),
+                     });
+}
+
+ModelWrap* ModelWrap::From(const Napi::Value& value, const std::string& what) {
+  if (!value.IsObject() || !value.As<Napi::Object>().CheckTypeTag(&kModelTag)) {
+    throw Error(codes::kBadArgument, what + " must be a native Model (made with new Model(config))");
+  }
+  return Napi::ObjectWrap<ModelWrap>::Unwrap(value.As<Napi::Object>());
+}
+
+ModelWrap::ModelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModelWrap>(info) {
+  Napi::Env env = info.Env();
+  Guarded(env, [&]() -> Napi::Value {
+    if (!info.IsConstructCall()) throw Error(codes::kBadArgument, "Model is a class: use new Model(config)");
+    model::ModelConfig config = ConfigFromJs(info[0]);
+    uint64_t seed = 0;
+    if (info[0].As<Napi::Object>().Has("seed")) {
+      const int64_t s = IntField(info[0].As<Napi::Object>(), "seed");
+      if (s < 0) throw Error(codes::kBadArgument, "Model config: seed must be a non-negative integer");
+      seed = static_cast<uint64_t>(s);
+    }
+    model_ = model::CreateModel(config, seed);
+    info.This().As<Napi::Object>().TypeTag(&kModelTag);
+    return env.Undefined();
+  });
+}
+
+Napi::Value ModelWrap::Forward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return Guarded(env, [&]() -> Napi::Value {
+    if (info.Length() < 2) throw Error(codes::kBadArgument, "forward(input, shape, options?) takes at least 2 arguments");
+    const auto shape = ShapeFromJs(info[1], "shape");
+    const auto& c = model_->config();
+    if (shape.size() != 4 || shape[1] != c.inChans || shape[2] != c.imgSize || shape[3] != c.imgSize || shape[0] < 1) {
+      throw Error(codes::kShapeMismatch, "forward: input shape " + Dims(shape) + " does not match the model's [B, " + std::to_string(c.inChans) + ", " +
+                                             std::to_string(c.imgSize) + ", " + std::to_string(c.imgSize) + "]");
+    }
+    at::Tensor input = ViewFloat32(info[0], shape, "input");
+    std::vector<int64_t> keep;
+    bool train = false;
+    if (info.Length() > 2 && !info[2].IsUndefined()) {
+      if (!info[2].IsObject()) throw Error(codes::kBadArgument, "forward: options must be an object {blocks?, train?}");
+      auto options = info[2].As<Napi::Object>();
+      if (options.Has("blocks") && !options.Get("blocks").IsUndefined()) keep = ShapeFromJs(options.Get("blocks"), "options.blocks");
+      Napi::Value t = options.Get("train");
+      if (!t.IsUndefined()) {
+        if (!t.IsBoolean()) throw Error(codes::kBadArgument, "forward: options.train must be a boolean");
+        train = t.As<Napi::Boolean>().Value();
+      }
+    }
+    model_->CheckBlocks(keep);
+    auto model = model_;
+    auto mutex = mutex_;
+    return PromiseWorker<ForwardResult>::Start(
+        env,
+        [model, mutex, input, keep, train]() {
+          std::lock_guard<std::mutex> lock(*mutex);
+          // JS never runs a backward pass, so no autograd graph is needed even for a training-mode forward.
+          c10::InferenceMode guard;
+          return ForwardResult{model->Forward(input, keep, train), keep};
+        },
+        [](Napi::Env env, ForwardResult& r) -> Napi::Value {
+          auto out = Napi::Object::New(env);
+          out.Set("logits", ToFloat32Array(env, r.out.logits));
+          out.Set("logitsShape", ShapeToJs(env, r.out.logits.sizes()));
+          if (r.out.logitsDist.defined()) out.Set("logitsDist", ToFloat32Array(env, r.out.logitsDist));
+          auto blocks = Napi::Array::New(env, r.out.blocks.size());
+          for (size_t i = 0; i < r.out.blocks.size(); ++i) {
+            auto b = Napi::Object::New(env);
+            b.Set("index", Napi::Number::New(env, static_cast<double>(r.indices[i])));
+            b.Set("shape", ShapeToJs(env, r.out.blocks[i].sizes()));
+            b.Set("data", ToFloat32Array(env, r.out.blocks[i]));
+            blocks.Set(static_cast<uint32_t>(i), b);
+          }
+          out.Set("blocks", blocks);
+          return out;
+        },
+        {info[0]});
+  });
+}
+
+Napi::Value ModelWrap::ParameterShapes(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return Guarded(env, [&]() -> Napi::Value {
+    const auto params = model_->NamedParameters();
+    auto out = Napi::Array::New(env, params.size());
+    for (size_t i = 0; i < params.size(); ++i) {
+      auto entry = Napi::Object::New(env);
+      entry.Set("name", params[i].first);
+      entry.Set("shape", ShapeToJs(env, params[i].second.sizes()));
+      out.Set(static_cast<uint32_t>(i), entry);
+    }
+    return out;
+  });
+}
+
+Napi::Value ModelWrap::GetWeights(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return Guarded(env, [&]() -> Napi::Value {
+    std::lock_guard<std::mutex> lock(*mutex_);
+    const auto params = model_->NamedParameters();
+    auto out = Napi::Array::New(env, params.size());
+    for (size_t i = 0; i < params.size(); ++i) {
+      auto entry = Napi::Object::New(env);
+      entry.Set("name", params[i].first);
+      entry.Set("shape", ShapeToJs(env, params[i].second.sizes()));
+      entry.Set("data", ToFloat32Array(env, params[i].second));
+      out.Set(static_cast<uint32_t>(i), entry);
+    }
+    return out;
+  });
+}
+
+Napi::Value ModelWrap::SetWeights(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return Guarded(env, [&]() -> Napi::Value {
+    if (info.Length() < 1 || !info[0].IsArray()) {
+      throw Error(codes::kBadArgument, "setWeights(entries) takes an array of {name, shape, data: Float32Array}");
+    }
+    std::unordered_map<std::string, at::Tensor> params;
+    for (auto& [name, tensor] : model_->NamedParameters()) params.emplace(name, tensor);
+    // Check every entry before writing any, so a bad list leaves the model unchanged.
+    auto entries = info[0].As<Napi::Array>();
+    std::vector<std::pair<at::Tensor, at::Tensor>> copies;
+    for (uint32_t i = 0; i < entries.Length(); ++i) {
+      Napi::Value e = entries.Get(i);
+      if (!e.IsObject() || !e.As<Napi::Object>().Get("name").IsString()) {
+        throw Error(codes::kBadArgument, "setWeights: entry " + std::to_string(i) + " must be {name: string, shape, data}");
+      }
+      auto entry = e.As<Napi::Object>();
+      const std::string name = entry.Get("name").As<Napi::String>().Utf8Value();
+      auto it = params.find(name);
+      if (it == params.end()) throw Error(codes::kBadWeights, "setWeights: the model has no parameter '" + name + "'");
+      const auto shape = ShapeFromJs(entry.Get("shape"), "setWeights: shape of '" + name + "'");
+      if (at::IntArrayRef(shape) != it->second.sizes()) {
+        throw Error(codes::kShapeMismatch, "setWeights: '" + name + "' has shape " + Dims(shape) + " but the model's is " + Dims(it->second.sizes()));
+      }
+      copies.emplace_back(it->second, ViewFloat32(entry.Get("data"), shape, "setWeights: data of '" + name + "'"));
+    }
+    std::lock_guard<std::mutex> lock(*mutex_);
+    at::NoGradGuard noGrad;
+    for (auto& [param, source] : copies) param.copy_(source);
+    return env.Undefined();
+  });
+}
+
+Napi::Value ModelWrap::NumParameters(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(model_->NumParameters()));
+}
+
+void RegisterModel(Napi::Env env, Napi::Object exports) { exports.Set("Model", ModelWrap::Define(env)); }
+
+}  // namespace mdistill

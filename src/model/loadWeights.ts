@@ -1,0 +1,140 @@
+// Weights in and out of a NativeModel as safetensors with timm's names: a strict diff report, `module.`/`model.`
+// prefixes stripped, pos_embed resampled to the model's grid, any float dtype converted to float32.
+import { readSafetensors, toFloat32, writeSafetensors, type TensorEntry } from '../io/safetensors.js';
+import { resamplePosEmbed } from '../native/index.js';
+import { fromTimm, toTimm, type ModelConfig } from './modelConfig.js';
+import { NativeModel, type NamedWeight, type NativeModelOptions } from './nativeModel.js';
+
+export interface LoadOptions {
+  /** Fail on missing or unexpected keys (default true). Wrong shapes always fail. */
+  strict?: boolean;
+  /** Names the weights in messages (a file path). */
+  source?: string;
+}
+
+export interface ShapeMismatch {
+  name: string;
+  checkpoint: number[];
+  model: number[];
+}
+
+export interface LoadReport {
+  loaded: string[];
+  missing: string[];
+  unexpected: string[];
+  mismatched: ShapeMismatch[];
+  /** pos_embed entries resampled to the model's grid. */
+  resized: { name: string; from: number[]; to: number[] }[];
+}
+
+export class WeightsError extends Error {
+  readonly code = 'MDISTILL_BAD_WEIGHTS';
+  constructor(message: string, readonly report?: LoadReport) {
+    super(message);
+    this.name = 'WeightsError';
+  }
+}
+
+const PREFIXES = ['module.', 'model.'];
+const dims = (shape: number[]): string => `[${shape.join(', ')}]`;
+const sameShape = (a: number[], b: number[]): boolean => a.length === b.length && a.every((d, i) => d === b[i]);
+
+/** Strips DataParallel's `module.` and wrapper `model.` prefixes (in any nesting), as timm's clean_state_dict does. */
+export function stripPrefixes(name: string): string {
+  let out = name;
+  for (let changed = true; changed;) {
+    changed = false;
+    for (const p of PREFIXES) {
+      if (out.startsWith(p)) {
+        out = out.slice(p.length);
+        changed = true;
+      }
+    }
+  }
+  return out;
+}
+
+function describe(report: LoadReport, strict: boolean, source: string): string {
+  const lines: string[] = [];
+  if (report.mismatched.length > 0) {
+    lines.push(`  wrong shape (${report.mismatched.length}):`);
+    for (const m of report.mismatched) lines.push(`    ${m.name}: checkpoint ${dims(m.checkpoint)}, model ${dims(m.model)}`);
+  }
+  if (strict && report.missing.length > 0) lines.push(`  missing from the checkpoint (${report.missing.length}): ${report.missing.join(', ')}`);
+  if (strict && report.unexpected.length > 0) lines.push(`  unexpected in the checkpoint (${report.unexpected.length}): ${report.unexpected.join(', ')}`);
+  const hint = strict && report.mismatched.length === 0 ? '\n  (load with strict: false to ignore missing and unexpected keys)' : '';
+  return `${source}: the weights do not fit the model:\n${lines.join('\n')}${hint}`;
+}
+
+/** Loads a state dict into the model; returns what was loaded, or throws a WeightsError listing every problem. */
+export function loadStateDict(model: NativeModel, tensors: Map<string, TensorEntry>, options: LoadOptions = {}): LoadReport {
+  const { strict = true, source = 'weights' } = options;
+  const shapes = new Map(model.parameterShapes().map((p) => [p.name, p.shape]));
+  const report: LoadReport = { loaded: [], missing: [], unexpected: [], mismatched: [], resized: [] };
+  const entries: NamedWeight[] = [];
+  const seen = new Set<string>();
+  for (const [rawName, entry] of tensors) {
+    const name = stripPrefixes(rawName);
+    if (seen.has(name)) throw new WeightsError(`${source}: '${rawName}' names '${name}' a second time once prefixes are stripped`);
+    seen.add(name);
+    const expected = shapes.get(name);
+    if (!expected) {
+      report.unexpected.push(name);
+      continue;
+    }
+    let shape = entry.shape;
+    let data = toFloat32(entry, rawName);
+    if (name === 'pos_embed' && !sameShape(shape, expected) && shape.length === 3 && shape[0] === 1 && shape[2] === expected[2]) {
+      // Weights trained at another image size: resample the patch grid as timm does on load.
+      const resized = resamplePosEmbed(data, shape, model.grid, model.numPrefixTokens);
+      report.resized.push({ name, from: shape, to: resized.shape });
+      shape = resized.shape;
+      data = resized.data;
+    }
+    if (!sameShape(shape, expected)) {
+      report.mismatched.push({ name, checkpoint: entry.shape, model: expected });
+      continue;
+    }
+    entries.push({ name, shape, data });
+  }
+  report.missing = [...shapes.keys()].filter((n) => !seen.has(n));
+  if (report.mismatched.length > 0 || (strict && (report.missing.length > 0 || report.unexpected.length > 0))) {
+    throw new WeightsError(describe(report, strict, source), report);
+  }
+  model.setWeights(entries);
+  report.loaded = entries.map((e) => e.name);
+  return report;
+}
+
+/** Reads a safetensors file into the model (see loadStateDict). */
+export async function loadWeightsFile(model: NativeModel, file: string, options: Omit<LoadOptions, 'source'> = {}): Promise<LoadReport> {
+  const { tensors } = await readSafetensors(file);
+  return loadStateDict(model, tensors, { ...options, source: file });
+}
+
+/** The model's weights as a safetensors state dict (F32, timm's names and order). */
+export function stateDictOf(model: NativeModel): Map<string, TensorEntry> {
+  return new Map(model.getWeights().map((w) => [w.name, { dtype: 'F32', shape: w.shape, data: w.data }]));
+}
+
+/** safetensors metadata that timm and our loader read: the timm class and its constructor kwargs. */
+export function timmMetadata(config: ModelConfig): Record<string, string> {
+  const { timmClass, kwargs } = toTimm(config);
+  return { format: 'pt', timm_class: timmClass, kwargs: JSON.stringify(kwargs) };
+}
+
+/** Writes the model's weights (atomically) with timm metadata. */
+export async function saveWeights(model: NativeModel, file: string, extraMetadata: Record<string, string> = {}): Promise<void> {
+  await writeSafetensors(file, stateDictOf(model), { ...timmMetadata(model.config), ...extraMetadata });
+}
+
+/** Builds the model a safetensors file describes (metadata timm_class + kwargs) and loads its weights strictly. */
+export async function modelFromWeightsFile(file: string, options: NativeModelOptions = {}): Promise<NativeModel> {
+  const { tensors, metadata } = await readSafetensors(file);
+  if (metadata.timm_class === undefined || metadata.kwargs === undefined) {
+    throw new WeightsError(`${file}: the metadata names no timm_class and kwargs, so the architecture is unknown; build the model from a preset and load the weights into it`);
+  }
+  const model = new NativeModel(fromTimm(metadata.timm_class, metadata.kwargs, file), options);
+  loadStateDict(model, tensors, { source: file });
+  return model;
+}

@@ -1,0 +1,64 @@
+// A native ViT/DeiT or CaiT built from a ModelConfig: the TypeScript face of native/napi/model_wrap.cc.
+import { createRawModel, type RawForwardOptions, type RawForwardResult, type RawModel, type RawParameterShape, type RawWeight } from '../native/index.js';
+import { validateModelConfig, type ModelConfig } from './modelConfig.js';
+
+export type ForwardOptions = RawForwardOptions;
+export type ForwardResult = RawForwardResult;
+export type ParameterShape = RawParameterShape;
+export type NamedWeight = RawWeight;
+
+export interface NativeModelOptions {
+  /** Stochastic depth in training: rising linearly to this rate over ViT blocks, the same rate in every CaiT block. */
+  dropPathRate?: number;
+  /** Seed of the random (timm-style) initialisation. */
+  seed?: number;
+}
+
+export class NativeModel {
+  /** The addon object; native code (the training step) takes it as an argument. */
+  readonly raw: RawModel;
+
+  constructor(readonly config: ModelConfig, options: NativeModelOptions = {}) {
+    validateModelConfig(config);
+    const { dropPathRate = 0, seed = 0 } = options;
+    if (!(dropPathRate >= 0 && dropPathRate < 1)) throw new Error(`dropPathRate must be in [0, 1), got ${dropPathRate}`);
+    if (!Number.isSafeInteger(seed) || seed < 0) throw new Error(`seed must be a non-negative integer, got ${seed}`);
+    this.raw = createRawModel({ ...config, dropPathRate, seed });
+  }
+
+  /** Tokens ahead of the patches in pos_embed and in ViT block outputs: cls (+ dist); CaiT has none. */
+  get numPrefixTokens(): number {
+    if (this.config.arch === 'cait') return 0;
+    return this.config.distilled ? 2 : 1;
+  }
+
+  /** The patch grid, [rows, cols]. */
+  get grid(): [number, number] {
+    const g = this.config.imgSize / this.config.patchSize;
+    return [g, g];
+  }
+
+  /** input: [B, inChans, imgSize, imgSize] row-major. Returns the logits and the requested blocks' token outputs. */
+  forward(input: Float32Array, shape: number[], options: ForwardOptions = {}): Promise<ForwardResult> {
+    return this.raw.forward(input, shape, options);
+  }
+
+  /** timm's state-dict names and shapes, in timm's order. */
+  parameterShapes(): ParameterShape[] {
+    return this.raw.parameterShapes();
+  }
+
+  /** Copies of the weights under timm's names, in timm's order. */
+  getWeights(): NamedWeight[] {
+    return this.raw.getWeights();
+  }
+
+  /** Writes the given weights (names and shapes must match exactly; see loadWeights.ts for checkpoints). */
+  setWeights(entries: NamedWeight[]): void {
+    this.raw.setWeights(entries);
+  }
+
+  numParameters(): number {
+    return this.raw.numParameters();
+  }
+}
