@@ -38,8 +38,9 @@ export class NativeModel {
     return [g, g];
   }
 
-  /** input: [B, inChans, imgSize, imgSize] row-major. Returns the logits and the requested blocks' token outputs. */
-  forward(input: Float32Array, shape: number[], options: ForwardOptions = {}): Promise<ForwardResult> {
+  /** input: [B, inChans, imgSize, imgSize] row-major. Returns the logits and the requested blocks' token outputs.
+   *  Bad arguments reject (MDISTILL_SHAPE_MISMATCH, MDISTILL_BAD_ARGUMENT) rather than throw. */
+  async forward(input: Float32Array, shape: number[], options: ForwardOptions = {}): Promise<ForwardResult> {
     return this.raw.forward(input, shape, options);
   }
 
