@@ -10,6 +10,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   mdistill::RegisterGemmBenchmark(env, exports);
   mdistill::RegisterModel(env, exports);
   mdistill::RegisterPosEmbedResample(env, exports);
+  mdistill::RegisterBatchedMatmulCheck(env, exports);
   return exports;
 }
 }  // namespace

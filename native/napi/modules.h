@@ -8,4 +8,5 @@ void RegisterMatmulProbe(Napi::Env env, Napi::Object exports);
 void RegisterGemmBenchmark(Napi::Env env, Napi::Object exports);
 void RegisterModel(Napi::Env env, Napi::Object exports);
 void RegisterPosEmbedResample(Napi::Env env, Napi::Object exports);
+void RegisterBatchedMatmulCheck(Napi::Env env, Napi::Object exports);
 }  // namespace mdistill

@@ -104,6 +104,9 @@ export interface MdistillAddon {
   /** Runs size×size float32 GEMMs for at least minSeconds. */
   gemmBenchmark(size: number, minSeconds: number): Promise<GemmBenchmarkResult>;
   Model: new (config: RawModelConfig) => RawModel;
+  /** The attention matmul kernel (impl 'kernel') or at::matmul ('reference'): out = a @ b for a [G,M,K], b [G,K,N],
+   *  and the gradients of sum(out * gradOut). For tests that hold the kernel to its reference. */
+  batchedMatmulCheck(a: Float32Array, aShape: number[], b: Float32Array, bShape: number[], gradOut: Float32Array, impl: 'kernel' | 'reference'): Promise<{ out: Float32Array; gradA: Float32Array; gradB: Float32Array }>;
   /** timm's resample_abs_pos_embed: keeps numPrefixTokens, resizes the patch grid (bicubic, antialias) to newGrid. */
   resamplePosEmbed(data: Float32Array, shape: number[], newGrid: [number, number], numPrefixTokens: number): { data: Float32Array; shape: number[] };
 }

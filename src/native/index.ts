@@ -63,6 +63,11 @@ export function resamplePosEmbed(data: Float32Array, shape: number[], newGrid: [
   return addon().resamplePosEmbed(data, shape, newGrid, numPrefixTokens);
 }
 
+/** Runs the attention matmul kernel or its reference, forward and backward (see addonTypes.ts). */
+export function batchedMatmulCheck(a: Float32Array, aShape: number[], b: Float32Array, bShape: number[], gradOut: Float32Array, impl: 'kernel' | 'reference'): Promise<{ out: Float32Array; gradA: Float32Array; gradB: Float32Array }> {
+  return addon().batchedMatmulCheck(a, aShape, b, bShape, gradOut, impl);
+}
+
 /** An Error thrown or rejected by native code, with its stable code. */
 export interface NativeError extends Error {
   code: NativeErrorCode;
