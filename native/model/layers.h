@@ -13,7 +13,7 @@ namespace mdistill::model {
 // Every weight of one model is drawn from this generator, so a seed reproduces the initialisation.
 struct Init {
   at::Generator gen;
-  at::Tensor TruncNormal(at::IntArrayRef shape, double std);  // timm's trunc_normal_(std), bounds ±2 std
+  at::Tensor TruncNormal(at::IntArrayRef shape, double std);  // timm's trunc_normal_(std, a=-2, b=2)
   at::Tensor Uniform(at::IntArrayRef shape, double bound);
 };
 

@@ -192,3 +192,20 @@ describe('forward', () => {
     expect(maxAbsDiff(t1.logits, t2.logits)).toBeGreaterThan(0);
   });
 });
+
+describe('initialisation', () => {
+  it('follows timm: trunc-normal(0.02) linears with zero bias, unit LayerNorm, LayerScale at initValues; seeded', () => {
+    const config = tinyCait({ embedDim: 64, initValues: 1e-4 });
+    const weights = new Map(new NativeModel(config, { seed: 13 }).getWeights().map((w) => [w.name, w.data]));
+    const std = (d: Float32Array) => Math.sqrt(d.reduce((s, v) => s + v * v, 0) / d.length);
+    expect(std(weights.get('blocks.0.mlp.fc1.weight')!)).toBeCloseTo(0.02, 2);
+    expect(std(weights.get('pos_embed')!)).toBeCloseTo(0.02, 2);
+    expect(weights.get('blocks.0.mlp.fc1.bias')!.every((v) => v === 0)).toBe(true);
+    expect(weights.get('norm.weight')!.every((v) => v === 1)).toBe(true);
+    expect(weights.get('blocks_token_only.1.gamma_2')!.every((v) => v === Math.fround(1e-4))).toBe(true);
+    // The same seed gives the same weights; another seed, other weights.
+    expectBitExact(new NativeModel(config, { seed: 13 }), new NativeModel(config, { seed: 13 }));
+    const patch = (seed: number) => new NativeModel(config, { seed }).getWeights().find((w) => w.name === 'patch_embed.proj.weight')!.data;
+    expect(maxAbsDiff(patch(13), patch(14))).toBeGreaterThan(0);
+  });
+});
