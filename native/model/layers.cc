@@ -50,7 +50,12 @@ Mlp::Mlp(int64_t dim, int64_t hidden, Init& init) {
   fc2_ = register_module("fc2", std::make_shared<Linear>(hidden, dim, true, init));
 }
 
-at::Tensor Mlp::Forward(const at::Tensor& x) const { return fc2_->Forward(at::gelu(fc1_->Forward(x))); }
+at::Tensor Mlp::Forward(const at::Tensor& x) const {
+  at::Tensor hidden = fc1_->Forward(x);
+  // Without autograd the widest activation can be overwritten in place (with it, GELU's backward needs its input).
+  hidden = at::GradMode::is_enabled() ? at::gelu(hidden) : at::gelu_(hidden);
+  return fc2_->Forward(hidden);
+}
 
 at::Tensor DropPath(const at::Tensor& x, double rate, bool train) {
   if (!train || rate <= 0.0) return x;
