@@ -1,6 +1,7 @@
 #include "napi/model_wrap.h"
 
 #include <c10/core/InferenceMode.h>
+#include <torch/csrc/autograd/autograd.h>
 #include <torch/csrc/autograd/grad_mode.h>
 
 #include <cstring>
@@ -90,6 +91,7 @@ Napi::Function ModelWrap::Define(Napi::Env env) {
                          InstanceMethod<&ModelWrap::GetWeights>("getWeights"),
                          InstanceMethod<&ModelWrap::SetWeights>("setWeights"),
                          InstanceMethod<&ModelWrap::NumParameters>("numParameters"),
+                         InstanceMethod<&ModelWrap::ParameterGradients>("parameterGradients"),
                      });
 }
 
@@ -238,6 +240,52 @@ Napi::Value ModelWrap::SetWeights(const Napi::CallbackInfo& info) {
 
 Napi::Value ModelWrap::NumParameters(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(model_->NumParameters()));
+}
+
+Napi::Value ModelWrap::ParameterGradients(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return Guarded(env, [&]() -> Napi::Value {
+    if (info.Length() < 3) throw Error(codes::kBadArgument, "parameterGradients(input, shape, gradLogits) takes 3 arguments");
+    const auto shape = ShapeFromJs(info[1], "shape");
+    const auto& c = model_->config();
+    if (shape.size() != 4 || shape[1] != c.inChans || shape[2] != c.imgSize || shape[3] != c.imgSize || shape[0] < 1) {
+      throw Error(codes::kShapeMismatch, "parameterGradients: input shape " + Dims(shape) + " does not match the model's [B, " + std::to_string(c.inChans) +
+                                             ", " + std::to_string(c.imgSize) + ", " + std::to_string(c.imgSize) + "]");
+    }
+    at::Tensor input = ViewFloat32(info[0], shape, "input");
+    at::Tensor gradLogits = ViewFloat32(info[2], {shape[0], c.numClasses}, "gradLogits");
+    auto model = model_;
+    auto mutex = mutex_;
+    using Grads = std::vector<std::pair<std::string, at::Tensor>>;
+    return PromiseWorker<Grads>::Start(
+        env,
+        [model, mutex, input, gradLogits]() {
+          std::lock_guard<std::mutex> lock(*mutex);
+          at::AutoGradMode enable(true);
+          const auto params = model->NamedParameters();
+          std::vector<at::Tensor> tensors;
+          for (const auto& p : params) tensors.push_back(p.second);
+          at::Tensor logits = model->Forward(input, {}, /*train=*/false).logits;
+          auto grads = torch::autograd::grad({logits}, tensors, {gradLogits}, /*retain_graph=*/false, /*create_graph=*/false, /*allow_unused=*/true);
+          Grads out;
+          for (size_t i = 0; i < params.size(); ++i) {
+            out.emplace_back(params[i].first, grads[i].defined() ? grads[i] : at::zeros_like(tensors[i]));
+          }
+          return out;
+        },
+        [](Napi::Env env, Grads& grads) -> Napi::Value {
+          auto out = Napi::Array::New(env, grads.size());
+          for (size_t i = 0; i < grads.size(); ++i) {
+            auto entry = Napi::Object::New(env);
+            entry.Set("name", grads[i].first);
+            entry.Set("shape", ShapeToJs(env, grads[i].second.sizes()));
+            entry.Set("data", ToFloat32Array(env, grads[i].second));
+            out.Set(static_cast<uint32_t>(i), entry);
+          }
+          return out;
+        },
+        {info[0], info[2]});
+  });
 }
 
 void RegisterModel(Napi::Env env, Napi::Object exports) { exports.Set("Model", ModelWrap::Define(env)); }

@@ -29,6 +29,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   Napi::Value GetWeights(const Napi::CallbackInfo& info);
   Napi::Value SetWeights(const Napi::CallbackInfo& info);
   Napi::Value NumParameters(const Napi::CallbackInfo& info);
+  Napi::Value ParameterGradients(const Napi::CallbackInfo& info);
 
   std::shared_ptr<model::Model> model_;
   std::shared_ptr<std::mutex> mutex_ = std::make_shared<std::mutex>();

@@ -59,6 +59,11 @@ export class NativeModel {
     this.raw.setWeights(entries);
   }
 
+  /** The gradient of sum(logits * gradLogits) (eval-mode forward) for every parameter, by autograd. */
+  async parameterGradients(input: Float32Array, shape: number[], gradLogits: Float32Array): Promise<NamedWeight[]> {
+    return this.raw.parameterGradients(input, shape, gradLogits);
+  }
+
   numParameters(): number {
     return this.raw.numParameters();
   }

@@ -93,6 +93,9 @@ export interface RawModel {
    *  MDISTILL_SHAPE_MISMATCH, both before anything is written. */
   setWeights(entries: RawWeight[]): void;
   numParameters(): number;
+  /** Autograd through an eval-mode forward: the gradient of sum(logits * gradLogits) for every parameter, in timm's
+   *  order (gradLogits is [B, numClasses]). For checking the backward path the training step relies on. */
+  parameterGradients(input: Float32Array, shape: number[], gradLogits: Float32Array): Promise<RawWeight[]>;
 }
 
 export interface MdistillAddon {
