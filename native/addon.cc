@@ -8,6 +8,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   mdistill::RegisterRuntimeInfo(env, exports);
   mdistill::RegisterMatmulProbe(env, exports);
   mdistill::RegisterGemmBenchmark(env, exports);
+  mdistill::RegisterManifoldLoss(env, exports);
   return exports;
 }
 }  // namespace

@@ -6,4 +6,5 @@ namespace mdistill {
 void RegisterRuntimeInfo(Napi::Env env, Napi::Object exports);
 void RegisterMatmulProbe(Napi::Env env, Napi::Object exports);
 void RegisterGemmBenchmark(Napi::Env env, Napi::Object exports);
+void RegisterManifoldLoss(Napi::Env env, Napi::Object exports);
 }  // namespace mdistill

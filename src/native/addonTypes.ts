@@ -28,6 +28,39 @@ export interface GemmBenchmarkResult {
   gflops: number;
 }
 
+export type FeatureArray = Float32Array | Float64Array;
+
+/** Arguments of the native manifoldLoss (see src/loss/manifoldLoss.ts for the documented face). */
+export interface RawManifoldLossArgs {
+  student: FeatureArray[];
+  studentShapes: number[][];
+  teacher: FeatureArray[];
+  teacherShapes: number[][];
+  wSample?: number;
+  wPatch?: number;
+  wRand?: number;
+  beta?: number;
+  k?: number;
+  maxPatchNum?: number;
+  seed?: number;
+  perms?: (BigInt64Array | number[])[];
+  impl?: 'fused' | 'naive';
+  dtype?: 'float32' | 'float64' | 'bfloat16';
+  device?: 'cpu' | 'cuda';
+  backward?: boolean;
+  returnGrad?: boolean;
+}
+
+export interface RawManifoldLossResult {
+  sample: number;
+  patch: number;
+  rand: number;
+  total: number;
+  perms: BigInt64Array[];
+  gradNormSq?: number[];
+  gradStudent?: FeatureArray[];
+}
+
 export interface MdistillAddon {
   runtimeInfo(): RawRuntimeInfo;
   /** Sets libtorch's intra-op thread count; returns the count now in effect. */
@@ -36,6 +69,8 @@ export interface MdistillAddon {
   matmulProbe(a: Float64Array, aShape: number[], b: Float64Array, bShape: number[]): Promise<MatmulProbeResult>;
   /** Runs size×size float32 GEMMs for at least minSeconds. */
   gemmBenchmark(size: number, minSeconds: number): Promise<GemmBenchmarkResult>;
+  /** The manifold distillation loss over layer pairs, with optional student gradients. */
+  manifoldLoss(args: RawManifoldLossArgs): Promise<RawManifoldLossResult>;
 }
 
 /** Error codes that native calls attach to the Errors they throw or reject with. */

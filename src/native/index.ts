@@ -1,10 +1,14 @@
 // The public face of the native addon. Everything outside src/native/ goes through these wrappers.
 import { availableParallelism } from 'node:os';
-import type { GemmBenchmarkResult, MatmulProbeResult, MdistillAddon, NativeErrorCode, RawRuntimeInfo } from './addonTypes.js';
+import type {
+  GemmBenchmarkResult, MatmulProbeResult, MdistillAddon, NativeErrorCode, RawManifoldLossArgs, RawManifoldLossResult, RawRuntimeInfo,
+} from './addonTypes.js';
 import { defaultAddonCandidates, loadAddonFrom } from './loader.js';
 import { detectLoadedBlas, type BlasInfo } from './blas.js';
 
-export type { GemmBenchmarkResult, MatmulProbeResult, NativeErrorCode } from './addonTypes.js';
+export type {
+  FeatureArray, GemmBenchmarkResult, MatmulProbeResult, NativeErrorCode, RawManifoldLossArgs, RawManifoldLossResult,
+} from './addonTypes.js';
 export { AddonLoadError, classifyLoadFailure, loadAddonFrom, defaultAddonCandidates, type LoadAttempt } from './loader.js';
 export type { BlasInfo } from './blas.js';
 
@@ -51,6 +55,10 @@ export function matmulProbe(a: Float64Array, aShape: number[], b: Float64Array, 
 
 export function gemmBenchmark(size: number, minSeconds: number): Promise<GemmBenchmarkResult> {
   return addon().gemmBenchmark(size, minSeconds);
+}
+
+export function manifoldLossNative(args: RawManifoldLossArgs): Promise<RawManifoldLossResult> {
+  return addon().manifoldLoss(args);
 }
 
 /** An Error thrown or rejected by native code, with its stable code. */

@@ -86,7 +86,7 @@ export function classifyLoadFailure(message: string): { kind: LoadFailureKind; r
   return { kind: 'unknown', remedy: REBUILD };
 }
 
-const REQUIRED_EXPORTS: (keyof MdistillAddon)[] = ['runtimeInfo', 'setNumThreads', 'matmulProbe', 'gemmBenchmark'];
+const REQUIRED_EXPORTS: (keyof MdistillAddon)[] = ['runtimeInfo', 'setNumThreads', 'matmulProbe', 'gemmBenchmark', 'manifoldLoss'];
 
 /** Loads the first candidate that works; throws AddonLoadError listing every attempt otherwise. */
 export function loadAddonFrom(candidates: string[]): MdistillAddon {
