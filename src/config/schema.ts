@@ -27,6 +27,7 @@ export const SCHEMA = {
   'teacher-overrides': { type: 'json-object', default: {}, help: 'teacher ModelConfig fields to override', group: 'model' },
   'teacher-path': { type: 'string', default: null, nullable: true, help: 'teacher weights (safetensors, timm names); "train" trains one first', group: 'model' },
   'teacher-epochs': { type: 'integer', default: 0, min: 0, help: 'with --teacher-path train: epochs to train the teacher', group: 'model' },
+  'compare-scratch': { type: 'boolean', default: false, help: 'also train the student from scratch (no teacher) and compare', group: 'model' },
   'drop-path': { type: 'number', default: 0.1, min: 0, max: 1, help: 'stochastic depth rate of the student', group: 'model' },
   // Distillation
   'distillation-type': { type: 'string', default: 'soft', choices: ['none', 'soft', 'hard'], help: 'KD on the logits', group: 'distillation' },
