@@ -45,6 +45,9 @@ export function downsample<T>(items: readonly T[], max: number): { items: T[]; s
   return { items: out, stride };
 }
 
+// One colour per series name on every chart, whichever series a chart happens to have.
+const SERIES_COLORS: Record<string, string> = { train: '#4c78a8', eval: '#f58518', 'eval EMA': '#e45756' };
+
 const SMALL = { width: 340, height: 150 };
 const WIDE = { width: 520, height: 200 };
 // Marks show the points themselves when there are few enough to see; a one-point line would draw nothing.
@@ -71,7 +74,7 @@ function lineSpec(options: {
       x: { field: x.field, type: 'quantitative', title: x.title, axis: { tickMinStep: 1 } },
       y: { field: 'value', type: 'quantitative', title: y.title, scale: { zero: false } },
       ...(series
-        ? { color: { field: 'series', type: 'nominal', title: null, scale: { domain: series.domain }, legend: { orient: 'bottom' } } }
+        ? { color: { field: 'series', type: 'nominal', title: null, scale: { domain: series.domain, range: series.domain.map((d) => SERIES_COLORS[d] ?? '#54a24b') }, legend: { orient: 'bottom' } } }
         : {}),
     },
     config: { font: 'sans-serif', view: { stroke: '#ddd' }, axis: { labelFontSize: 10, titleFontSize: 11 } },

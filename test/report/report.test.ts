@@ -32,6 +32,12 @@ describe('run report', () => {
     expect(figs.get('acc1')!.series).toBe(3); // train, eval, eval EMA
     expect(figs.get('acc1')!.points).toBe(9);
     expect(figs.get('acc5')!.series).toBe(2);
+    // A series keeps its colour from chart to chart.
+    const stroke = (id: string, series: string) => new RegExp(`series: ${series}"[^>]* d="M[^"]*" stroke="(#[0-9a-f]+)"`).exec(figs.get(id)!.html)?.[1];
+    expect(stroke('acc1', 'eval EMA')).toBeDefined();
+    expect(stroke('acc5', 'eval EMA')).toBe(stroke('acc1', 'eval EMA'));
+    expect(stroke('epoch-loss', 'eval')).toBe(stroke('acc1', 'eval'));
+    expect(stroke('acc1', 'eval')).not.toBe(stroke('acc1', 'eval EMA'));
     // The marks carry the logged values: the last epoch's EMA top-5 is there.
     const lastEpoch = records.filter((r) => r.kind === 'epoch').at(-1)!;
     expect(lastEpoch.kind === 'epoch' && lastEpoch.evalEma?.acc5).toBe(94.25);

@@ -77,7 +77,7 @@ export function syntheticRecords(o: SyntheticRunOptions = {}): LogRecord[] {
         step,
         lr: 5e-4 * warm * 0.5 * (1 + Math.cos(Math.PI * p)),
         loss: { total: 0.5 * base + 0.5 * kd + sample + patch + rand, base, kd, sample, patch, rand },
-        imgPerS: 480 + 20 * Math.cos(step),
+        imgPerS: 480 + 20 * Math.cos(step / 50) + 3 * Math.sin(step * 1.3),
       });
     }
     const ev = evaluate ? evalAt(epoch, epochs, 0) : undefined;
@@ -92,7 +92,7 @@ export function syntheticRecords(o: SyntheticRunOptions = {}): LogRecord[] {
       step: (epoch + 1) * stepsPerEpoch - 1,
       seconds: stepsPerEpoch * 0.5,
       imgPerS: 475 + epoch,
-      train: { loss: 1.8 - 0.3 * epoch, acc1: 35 + 15 * epoch },
+      train: { loss: 1.8 - (0.9 * (epoch + 1)) / epochs, acc1: 30 + (50 * (epoch + 1)) / epochs },
       ...(ev ? { eval: ev } : {}),
       ...(ema ? { evalEma: ema } : {}),
     });
