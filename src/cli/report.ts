@@ -8,7 +8,7 @@ export function registerReportCommand(program: Command): void {
   program
     .command('report')
     .description("write a self-contained HTML report (charts, config, results) from a run directory's log.jsonl and config.yaml")
-    .argument('<run-dir>', 'the output directory of an mdistill train run')
+    .argument('<run-dir>', 'the --output-dir of an mdistill train run')
     .option('--out <file>', 'where to write the report (default: <run-dir>/report.html)')
     .action(async (runDir: string, opts: { out?: string }) => {
       const r = await writeReport(runDir, opts.out);

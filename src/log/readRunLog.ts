@@ -19,6 +19,10 @@ export class RunLogError extends Error {
 export interface RunLog {
   /** Every record in file order. */
   records: LogRecord[];
+  /**
+   * The run as it stands: the last record for each step (epoch) number, in step (epoch) order. A resumed run
+   * logs again the steps after its checkpoint; the later records replace those of the interrupted attempt.
+   */
   steps: StepRecord[];
   epochs: EpochRecord[];
   /** The last teacher check, if any. */
@@ -131,6 +135,12 @@ function validateRecord(value: unknown): { record: LogRecord } | { error: string
 
 const EXPECTED_LOG = `one JSON object per line, each with "kind" one of ${KINDS.join(', ')} (written by mdistill train)`;
 
+function latestBy<T>(records: T[], key: (r: T) => number): T[] {
+  const byKey = new Map<number, T>();
+  for (const r of records) byKey.set(key(r), r);
+  return [...byKey.values()].sort((a, b) => key(a) - key(b));
+}
+
 /** Parses the text of a log.jsonl; `source` names the file in errors. */
 export function parseRunLog(text: string, source: string): RunLog {
   const lines = text.split('\n');
@@ -164,6 +174,8 @@ export function parseRunLog(text: string, source: string): RunLog {
   if (log.records.length === 0) {
     throw new RunLogError('MDISTILL_BAD_RUN_LOG', `${source} has no records; expected ${EXPECTED_LOG}`);
   }
+  log.steps = latestBy(log.steps, (r) => r.step);
+  log.epochs = latestBy(log.epochs, (r) => r.epoch);
   return log;
 }
 
@@ -211,9 +223,9 @@ export async function readRunDir(dir: string): Promise<RunDir> {
   try {
     isDir = (await stat(dir)).isDirectory();
   } catch {
-    throw new RunLogError('MDISTILL_RUN_NOT_FOUND', `run directory ${dir} does not exist; pass the output directory of an mdistill train run`);
+    throw new RunLogError('MDISTILL_RUN_NOT_FOUND', `run directory ${dir} does not exist; pass the --output-dir of an mdistill train run`);
   }
-  if (!isDir) throw new RunLogError('MDISTILL_RUN_NOT_FOUND', `${dir} is not a directory; pass the output directory of an mdistill train run`);
+  if (!isDir) throw new RunLogError('MDISTILL_RUN_NOT_FOUND', `${dir} is not a directory; pass the --output-dir of an mdistill train run`);
   const logPath = path.join(dir, RUN_LOG_FILE);
   const configPath = path.join(dir, RUN_CONFIG_FILE);
   const [log, config] = await Promise.all([readRunLog(logPath), readRunConfig(configPath)]);

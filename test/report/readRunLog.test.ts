@@ -106,6 +106,25 @@ describe('readRunLog', () => {
     expect(syncError(() => parseRunLog(`${text}\n`, 'log.jsonl')).message).toMatch(/^log\.jsonl line 3: not valid JSON/);
   });
 
+  it('keeps the latest record of each step and epoch when a resumed run logs them again', () => {
+    const epoch = syntheticRecords().find((r) => r.kind === 'epoch')!;
+    const records = [
+      step,
+      { ...step, step: 10 },
+      { ...step, step: 20, lr: 1 },
+      { ...epoch, epoch: 0, imgPerS: 1 },
+      { ...step, step: 30, lr: 1 },
+      // crash, then resume from the checkpoint after step 10
+      { ...step, step: 20, lr: 2 },
+      { ...epoch, epoch: 0, imgPerS: 2 },
+      { ...step, step: 30, lr: 2 },
+    ];
+    const log = parseRunLog(records.map((r) => `${line(r)}\n`).join(''), 'log.jsonl');
+    expect(log.records).toHaveLength(8);
+    expect(log.steps.map((s) => [s.step, s.lr])).toEqual([[0, 1e-4], [10, 1e-4], [20, 2], [30, 2]]);
+    expect(log.epochs.map((e) => e.imgPerS)).toEqual([2]);
+  });
+
   it('names the run directory, the config file and its line when they are wrong', async () => {
     const nowhere = path.join(tmpdir(), 'mdistill-no-such-run');
     const noDir = await rejection(readRunDir(nowhere));
@@ -127,7 +146,7 @@ describe('readRunLog', () => {
     expect(missing.message).toContain(`${config} does not exist: expected the resolved configuration (YAML)`);
 
     const file = path.join(dir, 'log.jsonl');
-    expect((await rejection(readRunDir(file))).message).toBe(`${file} is not a directory; pass the output directory of an mdistill train run`);
+    expect((await rejection(readRunDir(file))).message).toBe(`${file} is not a directory; pass the --output-dir of an mdistill train run`);
   });
 });
 

@@ -82,6 +82,23 @@ describe('run report', () => {
     expect(html).toMatch(/Status<\/th><td>no summary record/);
   });
 
+  it('draws a run with a single step record and a constant (zero) KD term', async () => {
+    const { dir } = makeSyntheticRun({ epochs: 1, stepsPerEpoch: 1, logEvery: 1, finished: false });
+    const log = path.join(dir, 'log.jsonl');
+    const first = JSON.parse(readFileSync(log, 'utf8').split('\n')[0]) as { kind: string; loss: { kd: number } };
+    expect(first.kind).toBe('step');
+    first.loss.kd = 0;
+    writeFileSync(log, `${JSON.stringify(first)}\n`);
+    const result = await writeReport(dir);
+    expect(result.charts.empty).toEqual(['acc1', 'acc5', 'epoch-loss']);
+    const figs = figures(readFileSync(result.path, 'utf8'));
+    for (const id of ['loss-total', 'loss-kd', 'lr', 'throughput']) {
+      expect(figs.get(id)!.points, id).toBe(1);
+      expect(figs.get(id)!.symbols, id).toBe(1);
+    }
+    expect(figs.get('loss-kd')!.html).toContain('step: 0; kd loss: 0');
+  });
+
   it('downsamples long runs to at most MAX_CHART_POINTS per step chart, keeping the last step', async () => {
     const { dir, records } = makeSyntheticRun({ epochs: 2, stepsPerEpoch: 2600, logEvery: 1 });
     const result = await writeReport(dir);
