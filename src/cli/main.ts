@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { registerInfoCommand } from './info.js';
+import { registerReportCommand } from './report.js';
 import { packageRoot } from '../native/loader.js';
 import path from 'node:path';
 
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerInfoCommand(program);
+  registerReportCommand(program);
   return program;
 }
 
