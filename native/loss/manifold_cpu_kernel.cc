@@ -18,7 +18,7 @@ void dsymm_(const char* side, const char* uplo, const int* m, const int* n, cons
             const int* lda, const double* b, const int* ldb, const double* beta, double* c, const int* ldc);
 }
 
-namespace mdistill {
+namespace mdistill::loss {
 
 namespace {
 
@@ -179,4 +179,4 @@ PairSums ManifoldPairCpu(const at::Tensor& s, const at::Tensor& t, const at::Ten
   return Run<float>(s, t, perm, grad, scales);
 }
 
-}  // namespace mdistill
+}  // namespace mdistill::loss

@@ -6,7 +6,7 @@
 #pragma once
 #include <ATen/ATen.h>
 
-namespace mdistill {
+namespace mdistill::loss {
 
 // Sums of squared relation differences of one pair (not yet averaged or weighted).
 struct PairSums {
@@ -24,4 +24,4 @@ struct TermScales {
 PairSums ManifoldPairCpu(const at::Tensor& s, const at::Tensor& t, const at::Tensor& perm, at::Tensor* grad,
                          const TermScales& scales);
 
-}  // namespace mdistill
+}  // namespace mdistill::loss

@@ -11,7 +11,7 @@
 #include "cuda/manifold_cuda_launcher.h"
 #endif
 
-namespace mdistill {
+namespace mdistill::loss {
 
 namespace {
 
@@ -207,4 +207,4 @@ ManifoldTerms ManifoldLossWithPerms(const std::vector<at::Tensor>& student, cons
   return Compute(student, teacher, opts, plans, CheckPerms(perms, plans, opts.k));
 }
 
-}  // namespace mdistill
+}  // namespace mdistill::loss

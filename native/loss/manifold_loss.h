@@ -9,7 +9,7 @@
 
 #include "loss/manifold_options.h"
 
-namespace mdistill {
+namespace mdistill::loss {
 
 // Draws each pair's K rows (K clamped to B*N) from `gen`, then computes the loss. Student features may require
 // grad; teacher features never receive one. CPU (fused or naive), or CUDA (fused) when built with CUDA.
@@ -23,4 +23,4 @@ ManifoldTerms ManifoldLossWithPerms(const std::vector<at::Tensor>& student, cons
 // The rows ManifoldLoss would draw: randperm(B*N, gen)[:K] per pair, like the official code.
 std::vector<at::Tensor> DrawManifoldRows(const std::vector<PairPlan>& plans, int64_t k, at::Generator gen);
 
-}  // namespace mdistill
+}  // namespace mdistill::loss

@@ -2,7 +2,7 @@
 
 #include "loss/token_merge.h"
 
-namespace mdistill {
+namespace mdistill::loss {
 
 namespace {
 
@@ -48,4 +48,4 @@ ManifoldTerms ManifoldLossNaive(const std::vector<at::Tensor>& student, const st
   return out;
 }
 
-}  // namespace mdistill
+}  // namespace mdistill::loss

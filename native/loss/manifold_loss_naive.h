@@ -7,11 +7,11 @@
 
 #include "loss/manifold_options.h"
 
-namespace mdistill {
+namespace mdistill::loss {
 
 // perms[i]: int64 [K_i] rows of pair i (already validated). Teacher features are detached.
 ManifoldTerms ManifoldLossNaive(const std::vector<at::Tensor>& student, const std::vector<at::Tensor>& teacher,
                                 const std::vector<PairPlan>& plans, const std::vector<at::Tensor>& perms,
                                 const ManifoldOptions& opts);
 
-}  // namespace mdistill
+}  // namespace mdistill::loss

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-namespace mdistill {
+namespace mdistill::loss {
 
 enum class ManifoldImpl { kFused, kNaive };
 
@@ -57,4 +57,4 @@ std::vector<PairPlan> PlanPairs(const std::vector<at::Tensor>& student, const st
 // The effective K of a pair: min(K, B*N).
 inline int64_t EffectiveK(const PairPlan& plan, int64_t k) { return std::min(k, plan.rows()); }
 
-}  // namespace mdistill
+}  // namespace mdistill::loss

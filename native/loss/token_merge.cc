@@ -4,7 +4,7 @@
 
 #include "napi/errors.h"
 
-namespace mdistill {
+namespace mdistill::loss {
 
 std::string ShapeString(at::IntArrayRef shape) {
   std::string s = "[";
@@ -149,4 +149,4 @@ at::Tensor UnprepareStudentGrad(const at::Tensor& grad, const PairPlan& plan, at
   return full;
 }
 
-}  // namespace mdistill
+}  // namespace mdistill::loss

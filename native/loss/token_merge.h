@@ -4,7 +4,7 @@
 
 #include "loss/manifold_options.h"
 
-namespace mdistill {
+namespace mdistill::loss {
 
 // [B, Ns, ds] -> [B, N, g^2 ds] for the student side of `plan` (a view when nothing is merged).
 at::Tensor PrepareStudent(const at::Tensor& features, const PairPlan& plan);
@@ -16,4 +16,4 @@ at::Tensor MergeTokens(const at::Tensor& x, int64_t grid, int64_t factor);
 // The inverse of PrepareStudent for a gradient: [B, N, g^2 ds] -> [B, Ns, ds], zero on the dropped tokens.
 at::Tensor UnprepareStudentGrad(const at::Tensor& grad, const PairPlan& plan, at::IntArrayRef studentShape);
 
-}  // namespace mdistill
+}  // namespace mdistill::loss

@@ -17,6 +17,12 @@ namespace mdistill {
 
 namespace {
 
+using loss::ManifoldImpl;
+using loss::ManifoldLoss;
+using loss::ManifoldLossWithPerms;
+using loss::ManifoldOptions;
+using loss::ManifoldTerms;
+
 struct LossResult {
   double sample = 0, patch = 0, rand = 0, total = 0;
   std::vector<at::Tensor> perms;
@@ -118,6 +124,19 @@ Napi::Value ManifoldLossJs(const Napi::CallbackInfo& info) {
       throw Error(codes::kBadArgument, "manifoldLoss: 'seed' must be a non-negative integer");
     }
     const auto seed = static_cast<uint64_t>(seedValue);
+    // Backward of upstream[0]*sample + upstream[1]*patch + upstream[2]*rand (default: of their sum).
+    std::vector<double> upstream{1, 1, 1};
+    if (args.Has("upstream") && !args.Get("upstream").IsUndefined()) {
+      Napi::Value u = args.Get("upstream");
+      if (!u.IsArray() || u.As<Napi::Array>().Length() != 3) {
+        throw Error(codes::kBadArgument, "manifoldLoss: 'upstream' must be an array of 3 numbers (sample, patch, rand)");
+      }
+      for (uint32_t i = 0; i < 3; ++i) {
+        Napi::Value x = u.As<Napi::Array>().Get(i);
+        if (!x.IsNumber()) throw Error(codes::kBadArgument, "manifoldLoss: 'upstream' must hold numbers");
+        upstream[i] = x.As<Napi::Number>().DoubleValue();
+      }
+    }
 
     return PromiseWorker<LossResult>::Start(
         env,
@@ -142,7 +161,10 @@ Napi::Value ManifoldLossJs(const Napi::CallbackInfo& info) {
           r.total = terms.total.item<double>();
           r.perms = terms.perms;
           if (backward) {
-            auto grads = torch::autograd::grad({terms.total}, student, {}, false, false, /*allow_unused=*/true);
+            at::Tensor objective = upstream[0] == 1 && upstream[1] == 1 && upstream[2] == 1
+                                       ? terms.total
+                                       : terms.sample * upstream[0] + terms.patch * upstream[1] + terms.rand * upstream[2];
+            auto grads = torch::autograd::grad({objective}, student, {}, false, false, /*allow_unused=*/true);
             for (size_t i = 0; i < grads.size(); ++i) {
               at::Tensor g = grads[i].defined() ? grads[i] : at::zeros_like(student[i]);
               r.gradNormSq.push_back(g.to(at::kDouble).pow(2).sum().item<double>());

@@ -36,6 +36,8 @@ export interface ManifoldLossOptions {
   device?: 'cpu' | 'cuda';
   /** 'none' (default): values only; 'compute': also run backward and report gradient norms; 'return': also return the gradients. */
   grad?: 'none' | 'compute' | 'return';
+  /** Differentiate upstream[0]*sample + upstream[1]*patch + upstream[2]*rand instead of total. */
+  upstream?: [number, number, number];
 }
 
 export interface ManifoldLossTerms {
@@ -54,9 +56,10 @@ export interface ManifoldLossTerms {
 
 export const MANIFOLD_DEFAULTS = { wSample: 0.1, wPatch: 4, wRand: 0.2, beta: 1, k: 192, maxPatchNum: 0 } as const;
 
-export function manifoldLoss(pairs: LayerPair[], options: ManifoldLossOptions = {}): Promise<ManifoldLossTerms> {
+/** Always settles through the promise: argument errors reject too (with their MDISTILL_* code). */
+export async function manifoldLoss(pairs: LayerPair[], options: ManifoldLossOptions = {}): Promise<ManifoldLossTerms> {
   const { grad = 'none', ...rest } = options;
-  const result: Promise<RawManifoldLossResult> = manifoldLossNative({
+  const result: RawManifoldLossResult = await manifoldLossNative({
     ...MANIFOLD_DEFAULTS,
     ...rest,
     student: pairs.map((p) => p.student.data),

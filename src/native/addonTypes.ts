@@ -49,6 +49,8 @@ export interface RawManifoldLossArgs {
   device?: 'cpu' | 'cuda';
   backward?: boolean;
   returnGrad?: boolean;
+  /** Backpropagate upstream[0]*sample + upstream[1]*patch + upstream[2]*rand instead of their sum. */
+  upstream?: [number, number, number];
 }
 
 export interface RawManifoldLossResult {
