@@ -6,15 +6,15 @@
 #include <vector>
 
 // Reference BLAS (Fortran symbols). libtorch already links the system BLAS (OpenBLAS here); ATen does not
-// expose SYRK/SYMM, and using them halves the work of every relation matrix.
+// expose SYRK, and it halves the work of every relation matrix.
 extern "C" {
 void ssyrk_(const char* uplo, const char* trans, const int* n, const int* k, const float* alpha, const float* a,
             const int* lda, const float* beta, float* c, const int* ldc);
 void dsyrk_(const char* uplo, const char* trans, const int* n, const int* k, const double* alpha, const double* a,
             const int* lda, const double* beta, double* c, const int* ldc);
-void ssymm_(const char* side, const char* uplo, const int* m, const int* n, const float* alpha, const float* a,
+void sgemm_(const char* ta, const char* tb, const int* m, const int* n, const int* k, const float* alpha, const float* a,
             const int* lda, const float* b, const int* ldb, const float* beta, float* c, const int* ldc);
-void dsymm_(const char* side, const char* uplo, const int* m, const int* n, const double* alpha, const double* a,
+void dgemm_(const char* ta, const char* tb, const int* m, const int* n, const int* k, const double* alpha, const double* a,
             const int* lda, const double* b, const int* ldb, const double* beta, double* c, const int* ldc);
 }
 
@@ -32,16 +32,17 @@ inline void Syrk(int n, int k, double alpha, const double* a, double beta, doubl
   const char u = 'U', tr = 'T';
   dsyrk_(&u, &tr, &n, &k, &alpha, a, &k, &beta, c, &n);
 }
-// Row-major g [n, d] = alpha * D [n, n] (symmetric, upper triangle in column-major terms) * x [n, d].
-inline void Symm(int n, int d, float alpha, const float* D, const float* x, float* g) {
-  const char side = 'R', u = 'U';
+// Row-major g [n, d] = alpha * D [n, n] * x [n, d] for a full (both triangles filled) symmetric D.
+// (OpenBLAS's SYMM copies the triangle out and runs GEMM anyway; a mirrored GEMM is faster here.)
+inline void SymMul(int n, int d, float alpha, const float* D, const float* x, float* g) {
+  const char nn = 'N';
   const float zero = 0;
-  ssymm_(&side, &u, &d, &n, &alpha, D, &n, x, &d, &zero, g, &d);
+  sgemm_(&nn, &nn, &d, &n, &n, &alpha, x, &d, D, &n, &zero, g, &d);
 }
-inline void Symm(int n, int d, double alpha, const double* D, const double* x, double* g) {
-  const char side = 'R', u = 'U';
+inline void SymMul(int n, int d, double alpha, const double* D, const double* x, double* g) {
+  const char nn = 'N';
   const double zero = 0;
-  dsymm_(&side, &u, &d, &n, &alpha, D, &n, x, &d, &zero, g, &d);
+  dgemm_(&nn, &nn, &d, &n, &n, &alpha, x, &d, D, &n, &zero, g, &d);
 }
 
 // Copies a row and scales it to unit length; returns 1 / max(||row||, eps).
@@ -86,7 +87,11 @@ double Problem(int64_t R, const RowOf& rowOf, const T* s, Layout ls, int64_t ds,
     diag += static_cast<double>(col[j]) * col[j];
   }
   if (gradN != nullptr) {
-    Symm(n, static_cast<int>(ds), static_cast<T>(-4.0 * scale), w.d.data(), w.s.data(), w.g.data());
+    T* D = w.d.data();
+    for (int64_t j = 0; j < R; ++j) {
+      for (int64_t i = 0; i < j; ++i) D[i * R + j] = D[j * R + i];
+    }
+    SymMul(n, static_cast<int>(ds), static_cast<T>(-4.0 * scale), D, w.s.data(), w.g.data());
     for (int64_t r = 0; r < R; ++r) {
       const auto [b, i] = rowOf(r);
       T* dst = gradN + b * lg.batchStride + i * lg.rowStride;

@@ -167,7 +167,8 @@ Napi::Value ManifoldLossJs(const Napi::CallbackInfo& info) {
             auto grads = torch::autograd::grad({objective}, student, {}, false, false, /*allow_unused=*/true);
             for (size_t i = 0; i < grads.size(); ++i) {
               at::Tensor g = grads[i].defined() ? grads[i] : at::zeros_like(student[i]);
-              r.gradNormSq.push_back(g.to(at::kDouble).pow(2).sum().item<double>());
+              const double norm = g.norm().item<double>();  // a reduction: no gradient-sized temporary
+              r.gradNormSq.push_back(norm * norm);
               if (returnGrad) r.grads.push_back(g.to(at::kCPU));
             }
           }
