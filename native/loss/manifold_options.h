@@ -45,6 +45,16 @@ struct PairPlan {
   bool merges() const { return factorStudent > 1 || factorTeacher > 1 || gridStudent > 0; }
 };
 
+// Sums of squared relation differences of one pair (not yet averaged or weighted).
+struct PairSums {
+  double sample = 0, patch = 0, rand = 0;
+};
+
+// Multipliers of each term's gradient (the chain rule's outer factor: weight / count * upstream gradient).
+struct TermScales {
+  double sample = 0, patch = 0, rand = 0;
+};
+
 std::string ShapeString(at::IntArrayRef shape);
 
 // Checks one pair and decides how to reconcile its token counts (throws MDISTILL_SHAPE_MISMATCH with both shapes).
