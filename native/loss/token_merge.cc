@@ -35,10 +35,12 @@ int64_t MergedSide(int64_t n, int64_t maxTokens) {
 //  * Each side is read as a square patch grid of side n = floor(sqrt(N)) after N - n^2 leading extra tokens.
 //  * Merge path, when maxPatchNum > 0 and a patch grid has more than maxPatchNum tokens: both sides drop their extra
 //    tokens, then each merges its n x n grid to m x m with m the largest divisor of n with m^2 <= maxPatchNum
-//    (the official `merge` uses g = floor(sqrt(n^2 // M)); both agree when n^2/M is a square, e.g. 196 -> 49).
+//    (the official `merge` takes m = floor(sqrt(M)) and g = n // m, and fails unless m divides n; wherever it
+//    works the two agree, e.g. 14x14 -> 7x7 for M = 49).
 //    The two sides must reach the same m, else the counts are irreconcilable.
 //  * Otherwise (official path): drop the first Ns - Nt student tokens, teacher untouched. Ns < Nt is an error, and so
-//    is dropping at least as many tokens as remain (e.g. 197 vs 49 without merging: a grid mismatch, not extra tokens).
+//    is dropping at least as many tokens as remain (e.g. 197 vs 49 without merging: a grid mismatch, not extra
+//    tokens; the official code would silently compare the last 49 student tokens with the teacher grid).
 PairPlan PlanPair(at::IntArrayRef s, at::IntArrayRef t, int64_t maxPatchNum, size_t pairIndex) {
   const std::string where = "manifold loss pair " + std::to_string(pairIndex) + ": ";
   const std::string shapes = "student " + ShapeString(s) + ", teacher " + ShapeString(t);
