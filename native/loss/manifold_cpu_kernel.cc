@@ -3,19 +3,21 @@
 #include <ATen/Parallel.h>
 
 #include <cmath>
+#include <type_traits>
 #include <vector>
 
-// Reference BLAS (Fortran symbols). libtorch already links the system BLAS (OpenBLAS here); ATen does not
-// expose SYRK, and it halves the work of every relation matrix.
+// Reference BLAS (Fortran symbols). libtorch links the system BLAS (OpenBLAS on Debian), but ATen exposes no SYRK,
+// which halves the work of every relation matrix. The symbols are weak: with a libtorch that bundles its BLAS
+// privately (e.g. MKL in the official zip) they resolve to null and the kernel falls back to ATen's mm.
 extern "C" {
 void ssyrk_(const char* uplo, const char* trans, const int* n, const int* k, const float* alpha, const float* a,
-            const int* lda, const float* beta, float* c, const int* ldc);
+            const int* lda, const float* beta, float* c, const int* ldc) __attribute__((weak));
 void dsyrk_(const char* uplo, const char* trans, const int* n, const int* k, const double* alpha, const double* a,
-            const int* lda, const double* beta, double* c, const int* ldc);
+            const int* lda, const double* beta, double* c, const int* ldc) __attribute__((weak));
 void sgemm_(const char* ta, const char* tb, const int* m, const int* n, const int* k, const float* alpha, const float* a,
-            const int* lda, const float* b, const int* ldb, const float* beta, float* c, const int* ldc);
+            const int* lda, const float* b, const int* ldb, const float* beta, float* c, const int* ldc) __attribute__((weak));
 void dgemm_(const char* ta, const char* tb, const int* m, const int* n, const int* k, const double* alpha, const double* a,
-            const int* lda, const double* b, const int* ldb, const double* beta, double* c, const int* ldc);
+            const int* lda, const double* b, const int* ldb, const double* beta, double* c, const int* ldc) __attribute__((weak));
 }
 
 namespace mdistill::loss {
@@ -24,25 +26,35 @@ namespace {
 
 constexpr double kEps = 1e-12;  // F.normalize's eps
 
-inline void Syrk(int n, int k, float alpha, const float* a, float beta, float* c) {
-  const char u = 'U', tr = 'T';
-  ssyrk_(&u, &tr, &n, &k, &alpha, a, &k, &beta, c, &n);
+template <typename T>
+at::Tensor Wrap(const T* p, int64_t rows, int64_t cols) {
+  return at::from_blob(const_cast<T*>(p), {rows, cols}, at::TensorOptions().dtype(c10::CppTypeToScalarType<T>::value));
 }
-inline void Syrk(int n, int k, double alpha, const double* a, double beta, double* c) {
+
+// c [n, n] = alpha * x x^T + beta * c for row-major x [n, k]; only the upper triangle (column-major) is guaranteed.
+template <typename T>
+void Syrk(int n, int k, T alpha, const T* x, T beta, T* c) {
   const char u = 'U', tr = 'T';
-  dsyrk_(&u, &tr, &n, &k, &alpha, a, &k, &beta, c, &n);
+  if constexpr (std::is_same_v<T, float>) {
+    if (ssyrk_ != nullptr) return ssyrk_(&u, &tr, &n, &k, &alpha, x, &k, &beta, c, &n);
+  } else {
+    if (dsyrk_ != nullptr) return dsyrk_(&u, &tr, &n, &k, &alpha, x, &k, &beta, c, &n);
+  }
+  at::Tensor xs = Wrap(x, n, k);
+  Wrap(c, n, n).addmm_(xs, xs.t(), beta, alpha);
 }
+
 // Row-major g [n, d] = alpha * D [n, n] * x [n, d] for a full (both triangles filled) symmetric D.
-// (OpenBLAS's SYMM copies the triangle out and runs GEMM anyway; a mirrored GEMM is faster here.)
-inline void SymMul(int n, int d, float alpha, const float* D, const float* x, float* g) {
+template <typename T>
+void SymMul(int n, int d, T alpha, const T* D, const T* x, T* g) {
   const char nn = 'N';
-  const float zero = 0;
-  sgemm_(&nn, &nn, &d, &n, &n, &alpha, x, &d, D, &n, &zero, g, &d);
-}
-inline void SymMul(int n, int d, double alpha, const double* D, const double* x, double* g) {
-  const char nn = 'N';
-  const double zero = 0;
-  dgemm_(&nn, &nn, &d, &n, &n, &alpha, x, &d, D, &n, &zero, g, &d);
+  const T zero = 0;
+  if constexpr (std::is_same_v<T, float>) {
+    if (sgemm_ != nullptr) return sgemm_(&nn, &nn, &d, &n, &n, &alpha, x, &d, D, &n, &zero, g, &d);
+  } else {
+    if (dgemm_ != nullptr) return dgemm_(&nn, &nn, &d, &n, &n, &alpha, x, &d, D, &n, &zero, g, &d);
+  }
+  Wrap(g, n, d).addmm_(Wrap(D, n, n), Wrap(x, n, d), 0, alpha);
 }
 
 // Copies a row and scales it to unit length; returns 1 / max(||row||, eps).
