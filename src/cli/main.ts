@@ -1,6 +1,7 @@
 // The `mdistill` command line. Each command registers itself from its own file.
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
+import { registerExportCommand } from './export.js';
 import { registerInfoCommand } from './info.js';
 import { packageRoot } from '../native/loader.js';
 import path from 'node:path';
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerInfoCommand(program);
+  registerExportCommand(program);
   return program;
 }
 
