@@ -1,7 +1,7 @@
 // A small builder for ONNX graphs: initializers, constants and nodes with unique names.
 // Weights are added as float32; with `fp16Weights` they are stored as float16 initializers and
 // a Cast to float is put in front, so the graph computes in float32 and the file is half the size.
-import { floatToHalfBits } from '../io/safetensors.js';
+import { floatArrayToHalfBits } from './halfFloat.js';
 import {
   AttributeType, DataType, type AttributeProto, type DataTypeCode, type GraphProto, type NodeProto,
   type TensorProto, type ValueInfoProto,
@@ -75,8 +75,7 @@ export class OnnxGraphBuilder {
       this.initializers.push({ name: stored, dims, data_type: DataType.FLOAT, raw_data: bytesOf(data) });
       return stored;
     }
-    const half = new Uint16Array(data.length);
-    for (let i = 0; i < data.length; i++) half[i] = floatToHalfBits(data[i]);
+    const half = floatArrayToHalfBits(data);
     const stored = this.uniqueName(`${name}.fp16`);
     this.initializers.push({ name: stored, dims, data_type: DataType.FLOAT16, raw_data: bytesOf(half) });
     return this.node('Cast', [stored], { to: DataType.FLOAT }, name);
