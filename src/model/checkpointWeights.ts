@@ -58,6 +58,19 @@ export async function loadCheckpointWeights(weights: string, options: { ema?: bo
   return { ...where, tensors, metadata };
 }
 
+/** timm's `global_pool` changes the head's input without changing any weight, so the state-dict check cannot see it. */
+function rejectPooling(kwargsJson: string, file: string): void {
+  let pool: unknown;
+  try {
+    pool = (JSON.parse(kwargsJson) as Record<string, unknown>).global_pool;
+  } catch {
+    return; // fromTimm reports malformed kwargs
+  }
+  if (pool !== undefined && pool !== 'token') {
+    throw new WeightsError('MDISTILL_BAD_WEIGHTS', `${file}: kwargs.global_pool is ${JSON.stringify(pool)}; only 'token' (the class token, as DeiT and CaiT use) is supported`);
+  }
+}
+
 /**
  * The architecture of the weights: from their metadata, from `--model <preset>`, or both when they agree.
  * Returns the preset name too when one is known (from --model or the metadata's `model` key).
@@ -65,6 +78,7 @@ export async function loadCheckpointWeights(weights: string, options: { ema?: bo
 export function architectureOf(weights: Pick<CheckpointWeights, 'file' | 'metadata'>, modelName?: string): { config: ModelConfig; name?: string } {
   const { timm_class: timmClass, kwargs } = weights.metadata;
   const fromMetadata = timmClass !== undefined && kwargs !== undefined ? fromTimm(timmClass, kwargs, `${weights.file} metadata`) : undefined;
+  if (kwargs !== undefined) rejectPooling(kwargs, weights.file);
   const fromPreset = modelName === undefined ? undefined : resolveModel(modelName);
   if (fromMetadata && fromPreset) {
     const a = toTimm(fromPreset);

@@ -16,6 +16,7 @@ let tmp: string;
 let ckpt: string;
 let noEma: string;
 let bareVit: string;
+let avgPool: string;
 let vit: Fixture;
 const CLASSES = ['T-shirt', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
 
@@ -46,6 +47,8 @@ beforeAll(async () => {
   await writeSafetensors(path.join(noEma, 'model.safetensors'), vit.state, vit.metadata);
   bareVit = path.join(tmp, 'bare-vit.safetensors');
   await writeSafetensors(bareVit, vit.state);
+  avgPool = path.join(tmp, 'avg-pool.safetensors');
+  await writeSafetensors(avgPool, vit.state, { ...vit.metadata, kwargs: JSON.stringify({ ...JSON.parse(vit.metadata.kwargs), global_pool: 'avg' }) });
 });
 
 afterAll(async () => {
@@ -137,6 +140,7 @@ describe('bad input: a clear error and nothing at the output path', () => {
     { name: 'checkpoint dir without ema.safetensors', options: () => ({ weights: noEma, ema: true, onnx: out() }), message: /has no ema\.safetensors \(it holds model\.safetensors\)\. Drop --ema/ },
     { name: '--ema with a single file', options: () => ({ weights: vit.modelFile, ema: true, safetensors: out() }), message: /--ema needs a checkpoint directory/ },
     { name: '--model disagreeing with the metadata', options: () => ({ weights: vit.modelFile, model: 'deit_tiny_patch16_224', onnx: out() }), message: /--model deit_tiny_patch16_224 disagrees with the architecture in .*img_size 224 vs 28/ },
+    { name: 'an unsupported pooling', options: () => ({ weights: avgPool, onnx: out() }), message: /kwargs\.global_pool is "avg"; only 'token'/ },
     { name: 'no architecture at all', options: () => ({ weights: bareVit, onnx: out() }), message: /carries no architecture.*pass --model <preset>/ },
     { name: 'an output directory that does not exist', options: () => ({ weights: vit.modelFile, onnx: path.join(tmp, 'no', 'such', 'dir', 'x.onnx') }), message: /cannot write .*x\.onnx: the directory .* does not exist or is not writable/ },
     { name: 'an output path that is a directory', options: () => ({ weights: vit.modelFile, onnx: tmp }), message: /cannot write .*: it is a directory/ },
