@@ -1,7 +1,7 @@
 // `mdistill export`: ONNX for deployment and timm-ready safetensors from a checkpoint.
 import type { Command } from 'commander';
 import { exportModel, type ExportOptions } from '../export/exportModel.js';
-import { MODEL_PRESETS } from '../model/modelConfig.js';
+import { MODEL_PRESETS, toTimm } from '../model/modelConfig.js';
 import { parseNumberList } from './parse.js';
 
 function megabytes(bytes: number): string {
@@ -29,7 +29,8 @@ export function registerExportCommand(program: Command): void {
         console.log(JSON.stringify(result));
         return;
       }
-      const arch = result.modelName ?? `${result.config.arch} ${result.config.embedDim}d×${result.config.depth}`;
+      const c = result.config;
+      const arch = `${result.modelName ?? toTimm(c).timmClass} (dim ${c.embedDim}, depth ${c.depth}, ${c.numClasses} classes, ${c.imgSize}px)`;
       console.log(`exported ${arch} from ${result.weightsFile}`);
       for (const w of result.written) console.log(`  wrote ${w.path} (${megabytes(w.bytes)})`);
       if (result.droppedTrainingState.length) console.log(`  left out ${result.droppedTrainingState.length} training-only tensors`);
