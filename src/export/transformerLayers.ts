@@ -10,6 +10,8 @@ export const LAYER_NORM_EPS = 1e-6;
 export type StateDict = Map<string, TensorEntry>;
 
 export class TransformerLayers {
+  private batchSize?: string;
+
   constructor(readonly g: OnnxGraphBuilder, readonly state: StateDict, readonly config: ModelConfig) {}
 
   tensor(name: string): { data: Float32Array; shape: number[] } {
@@ -67,8 +69,8 @@ export class TransformerLayers {
 
   /** A [1, 1, D] token (cls_token, dist_token) expanded to [B, 1, D], B read from the input's shape. */
   batchToken(name: string, pixels: string): string {
-    const batch = this.g.node('Shape', [pixels], { start: 0, end: 1 }, 'batch_size');
-    const shape = this.g.node('Concat', [batch, this.g.int64([1, this.config.embedDim])], { axis: 0 }, `${name}/shape`);
+    this.batchSize ??= this.g.node('Shape', [pixels], { start: 0, end: 1 }, 'batch_size');
+    const shape = this.g.node('Concat', [this.batchSize, this.g.int64([1, this.config.embedDim])], { axis: 0 }, `${name}/shape`);
     return this.g.node('Expand', [this.param(name), shape], {}, `${name}/expanded`);
   }
 
