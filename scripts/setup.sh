@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(libtorch-dev libgloo-dev libopenblas0-openmp dataset-fashion-mnist cmake g++ ccache ninja-build chromium)
+packages=(libtorch-dev libgloo-dev libopenblas0-openmp dataset-fashion-mnist cmake g++ ccache ninja-build chromium python3-onnx)
 for arg in "$@"; do
   case "$arg" in
     --peer) packages+=(python3-torch python3-torchvision) ;;
