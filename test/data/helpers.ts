@@ -1,4 +1,5 @@
-// Shared bits of the data tests: checksums of typed arrays and temp directories.
+// Shared bits of the data tests: checksums of typed arrays, temp directories, the compiled worker.
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -21,4 +22,11 @@ export function tmpDir(tag: string): { dir: string; cleanup: () => void } {
 
 export function round4(xs: ArrayLike<number>): number[] {
   return Array.from(xs, (x) => Math.round(x * 1e4) / 1e4);
+}
+
+/** Worker threads run the compiled loader (dist/data/loaderWorker.js): build it from the current sources. */
+export function buildDist(): void {
+  const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
+  const r = spawnSync(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], { cwd: root, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`tsc failed:\n${r.stdout}${r.stderr}`);
 }
