@@ -1,6 +1,6 @@
 // Decoding with sharp (libvips): EXIF orientation applied, alpha dropped (PIL's convert('RGB')), grey and
-// 16-bit images brought to 8-bit sRGB. Crop and bicubic resize run inside libvips; when the crop is at least
-// twice the output size, the image is first decoded at a reduced scale (libvips shrink-on-load).
+// 16-bit images brought to 8-bit sRGB. Crop and bicubic resize run inside libvips, decoding at reduced size
+// (libvips shrink-on-load) when the crop allows.
 import sharp from 'sharp';
 import type { CropBox } from './randomResizedCrop.js';
 
@@ -37,27 +37,21 @@ function describe(input: ImageInput): string {
 
 /**
  * Crops `box` (in displayed coordinates) and resizes it to outW×outH with a bicubic kernel; returns RGB HWC.
- * With a crop at least twice the output, decodes at 1/2, 1/4 or 1/8 scale first (shrink-on-load).
+ * When the crop is at least twice the output on both axes, the whole image is resized by the crop's scale first
+ * and the box taken afterwards, in one libvips pipeline: that lets libvips decode the JPEG at 1/2, 1/4 or 1/8
+ * (shrink-on-load). The result differs from crop-then-resize only by sub-pixel rounding at the box edges.
  */
 export async function decodeCropResize(
   input: ImageInput, size: { width: number; height: number; oriented: boolean }, box: CropBox, outW: number, outH: number,
 ): Promise<Uint8Array> {
-  const shrink = 'file' in input && !size.oriented ? Math.min(Math.floor(box.width / outW), Math.floor(box.height / outH)) : 1;
-  if (shrink >= 2) {
-    const f = shrink >= 8 ? 8 : shrink >= 4 ? 4 : 2;
-    // A reduction a hair above f lets libvips pick the f× JPEG/WebP load scale; the box is then mapped onto it.
-    const sw = Math.max(1, Math.floor(size.width / (f + 0.01)));
-    const sh = Math.max(1, Math.floor(size.height / (f + 0.01)));
-    const small = await open(input).resize(sw, sh, { fit: 'fill', kernel: 'cubic' }).removeAlpha().toColourspace('srgb')
-      .raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
-    const sx = sw / size.width;
-    const sy = sh / size.height;
-    const left = Math.min(sw - 1, Math.floor(box.left * sx));
-    const top = Math.min(sh - 1, Math.floor(box.top * sy));
-    const width = Math.max(1, Math.min(sw - left, Math.round(box.width * sx)));
-    const height = Math.max(1, Math.min(sh - top, Math.round(box.height * sy)));
-    const p = sharp(small.data, { raw: { width: small.info.width, height: small.info.height, channels: small.info.channels as 3 } })
-      .extract({ left, top, width, height }).resize(outW, outH, { fit: 'fill', kernel: 'cubic' });
+  const sx = box.width / outW;
+  const sy = box.height / outH;
+  if ('file' in input && !size.oriented && sx >= 2 && sy >= 2) {
+    const rw = Math.max(outW, Math.round(size.width / sx));
+    const rh = Math.max(outH, Math.round(size.height / sy));
+    const left = Math.min(rw - outW, Math.round(box.left / sx));
+    const top = Math.min(rh - outH, Math.round(box.top / sy));
+    const p = open(input).resize(rw, rh, { fit: 'fill', kernel: 'cubic' }).extract({ left, top, width: outW, height: outH });
     return toRgb(p, outW, outH, describe(input));
   }
   const p = open(input).rotate().extract({ left: box.left, top: box.top, width: box.width, height: box.height })
