@@ -106,7 +106,7 @@ export async function createLoaders(c: DataConfig): Promise<Loaders> {
   });
   const evalLoader = new DataLoader({
     ...common, dataset: evalSet, transform: transforms.eval, batchSize: c.evalBatchSize ?? Math.floor(1.5 * c.batchSize),
-    dropLast: false, workers: Math.max(0, Math.min(workers, 4)),
+    dropLast: false,
     sampler: c.distEval ? { shuffle: false, repeats: 1, rank, worldSize, pad: false } : { shuffle: false, repeats: 1, rank: 0, worldSize: 1, pad: false },
   });
   return {

@@ -70,7 +70,7 @@ export class DataLoader {
   readonly batchesPerEpoch: number;
   private readonly slots: Slot[];
   private readonly local: SampleTransform;
-  private readonly pool: WorkerPool | undefined;
+  private pool: WorkerPool | undefined;
   private readonly badIndices = new Map<number, string>();
   private readonly maxBadFraction: number;
   private readonly samplerOptions: SamplerOptions;
@@ -103,7 +103,6 @@ export class DataLoader {
       targets: withTargets ? new Float32Array(o.batchSize * this.numClasses) : undefined,
       state: 'free' as Slot['state'],
     }));
-    this.pool = o.workers > 0 ? new WorkerPool(o.workers, { dataset: o.dataset, spec: o.transform, seed: o.seed }) : undefined;
   }
 
   get classes(): string[] {
@@ -132,6 +131,8 @@ export class DataLoader {
       throw new RangeError(`resume index ${startIndex} must be a multiple of the batch size ${B} within 0..${this.samplesPerEpoch}`);
     }
     this.active = true;
+    // Threads start on first use, so a loader that is never iterated (an unused eval split) costs none.
+    if (this.o.workers > 0 && !this.pool) this.pool = new WorkerPool(this.o.workers, { dataset: this.o.dataset, spec: this.o.transform, seed: this.o.seed });
     const plan = this.plan(epoch);
     const inflight: { batch: number; slot: Slot; done: Promise<void> }[] = [];
     let nextToStart = startIndex / B;
