@@ -162,29 +162,29 @@ export function enhanceSharpness(img: RgbImage, factor: number): RgbImage {
   return blend(smooth, img, factor);
 }
 
+/** PIL's bicubic kernel (a = -0.5) at the four taps around a sample at fraction t. */
 function cubicWeights(t: number, out: Float64Array): void {
   const a = -0.5;
-  const w = (x: number): number => {
-    x = Math.abs(x);
-    if (x < 1) return ((a + 2) * x - (a + 3)) * x * x + 1;
-    if (x < 2) return (((x - 5) * x + 8) * x - 4) * a;
-    return 0;
-  };
-  out[0] = w(t + 1);
-  out[1] = w(t);
-  out[2] = w(1 - t);
-  out[3] = w(2 - t);
+  const x0 = t + 1;
+  const x3 = 2 - t;
+  const x2 = 1 - t;
+  out[0] = (((x0 - 5) * x0 + 8) * x0 - 4) * a;
+  out[1] = ((a + 2) * t - (a + 3)) * t * t + 1;
+  out[2] = ((a + 2) * x2 - (a + 3)) * x2 * x2 + 1;
+  out[3] = (((x3 - 5) * x3 + 8) * x3 - 4) * a;
 }
 
 /**
  * Image.transform(size, AFFINE, (a, b, c, d, e, f), BICUBIC, fillcolor): output pixel (x, y) samples the input
  * at (a x + b y + c, d x + e y + f) measured at pixel centres; points outside the input get the fill colour.
+ * Taps with zero weight (an axis that lands on whole pixels, as in shears and translations) are skipped.
  */
 export function affine(img: RgbImage, m: readonly number[], fill: readonly [number, number, number]): RgbImage {
   const { width: w, height: h, data: src } = img;
   const out = new Uint8Array(src.length);
   const wx = new Float64Array(4);
   const wy = new Float64Array(4);
+  const sx = new Int32Array(4);
   const [a, b, c, d, e, f] = m;
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
@@ -203,22 +203,40 @@ export function affine(img: RgbImage, m: readonly number[], fill: readonly [numb
       const iy = Math.floor(ys);
       cubicWeights(xs - ix, wx);
       cubicWeights(ys - iy, wy);
-      for (let ch = 0; ch < 3; ch++) {
-        let acc = 0;
-        for (let j = 0; j < 4; j++) {
-          let sy = iy - 1 + j;
-          sy = sy < 0 ? 0 : sy >= h ? h - 1 : sy;
-          let row = 0;
-          for (let i = 0; i < 4; i++) {
-            let sx = ix - 1 + i;
-            sx = sx < 0 ? 0 : sx >= w ? w - 1 : sx;
-            row += wx[i] * src[(sy * w + sx) * 3 + ch];
-          }
-          acc += wy[j] * row;
-        }
-        const v = Math.round(acc);
-        out[o + ch] = v < 0 ? 0 : v > 255 ? 255 : v;
+      for (let i = 0; i < 4; i++) {
+        const v = ix - 1 + i;
+        sx[i] = (v < 0 ? 0 : v >= w ? w - 1 : v) * 3;
       }
+      let r = 0;
+      let g = 0;
+      let bl = 0;
+      for (let j = 0; j < 4; j++) {
+        const wj = wy[j];
+        if (wj === 0) continue;
+        let yy = iy - 1 + j;
+        yy = yy < 0 ? 0 : yy >= h ? h - 1 : yy;
+        const row = yy * w * 3;
+        let rr = 0;
+        let rg = 0;
+        let rb = 0;
+        for (let i = 0; i < 4; i++) {
+          const wi = wx[i];
+          if (wi === 0) continue;
+          const p = row + sx[i];
+          rr += wi * src[p];
+          rg += wi * src[p + 1];
+          rb += wi * src[p + 2];
+        }
+        r += wj * rr;
+        g += wj * rg;
+        bl += wj * rb;
+      }
+      r = Math.round(r);
+      g = Math.round(g);
+      bl = Math.round(bl);
+      out[o] = r < 0 ? 0 : r > 255 ? 255 : r;
+      out[o + 1] = g < 0 ? 0 : g > 255 ? 255 : g;
+      out[o + 2] = bl < 0 ? 0 : bl > 255 ? 255 : bl;
     }
   }
   return { ...img, data: out };
