@@ -162,34 +162,32 @@ export function enhanceSharpness(img: RgbImage, factor: number): RgbImage {
   return blend(smooth, img, factor);
 }
 
-/** PIL's bicubic kernel (a = -0.5) at the four taps around a sample at fraction t. */
-function cubicWeights(t: number, out: Float64Array): void {
-  const a = -0.5;
-  const x0 = t + 1;
-  const x3 = 2 - t;
-  const x2 = 1 - t;
-  out[0] = (((x0 - 5) * x0 + 8) * x0 - 4) * a;
-  out[1] = ((a + 2) * t - (a + 3)) * t * t + 1;
-  out[2] = ((a + 2) * x2 - (a + 3)) * x2 * x2 + 1;
-  out[3] = (((x3 - 5) * x3 + 8) * x3 - 4) * a;
+/** PIL's Geometry.c BICUBIC macro (a cubic with a = -1), in its exact evaluation order. */
+function cubic(v1: number, v2: number, v3: number, v4: number, d: number): number {
+  const p2 = -v1 + v3;
+  const p3 = 2 * (v1 - v2) + v3 - v4;
+  const p4 = -v1 + v2 - v3 + v4;
+  return v2 + d * (p2 + d * (p3 + d * p4));
 }
 
 /**
  * Image.transform(size, AFFINE, (a, b, c, d, e, f), BICUBIC, fillcolor): output pixel (x, y) samples the input
  * at (a x + b y + c, d x + e y + f) measured at pixel centres; points outside the input get the fill colour.
- * Taps with zero weight (an axis that lands on whole pixels, as in shears and translations) are skipped.
+ * Follows Pillow's bicubic_filter32RGB: clamped taps, rows then columns, clip, truncate.
  */
 export function affine(img: RgbImage, m: readonly number[], fill: readonly [number, number, number]): RgbImage {
   const { width: w, height: h, data: src } = img;
   const out = new Uint8Array(src.length);
-  const wx = new Float64Array(4);
-  const wy = new Float64Array(4);
-  const sx = new Int32Array(4);
   const [a, b, c, d, e, f] = m;
+  const row = (yy: number, x0: number, x1: number, x2: number, x3: number, dx: number, ch: number): number => {
+    const base = (yy < 0 ? 0 : yy >= h ? h - 1 : yy) * w * 3 + ch;
+    if (dx === 0) return src[base + x1];
+    return cubic(src[base + x0], src[base + x1], src[base + x2], src[base + x3], dx);
+  };
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
-      const xin = a * (x + 0.5) + b * (y + 0.5) + c;
-      const yin = d * (x + 0.5) + e * (y + 0.5) + f;
+      let xin = a * (x + 0.5) + b * (y + 0.5) + c;
+      let yin = d * (x + 0.5) + e * (y + 0.5) + f;
       const o = (y * w + x) * 3;
       if (xin < 0 || xin >= w || yin < 0 || yin >= h) {
         out[o] = fill[0];
@@ -197,46 +195,31 @@ export function affine(img: RgbImage, m: readonly number[], fill: readonly [numb
         out[o + 2] = fill[2];
         continue;
       }
-      const xs = xin - 0.5;
-      const ys = yin - 0.5;
-      const ix = Math.floor(xs);
-      const iy = Math.floor(ys);
-      cubicWeights(xs - ix, wx);
-      cubicWeights(ys - iy, wy);
-      for (let i = 0; i < 4; i++) {
-        const v = ix - 1 + i;
-        sx[i] = (v < 0 ? 0 : v >= w ? w - 1 : v) * 3;
-      }
-      let r = 0;
-      let g = 0;
-      let bl = 0;
-      for (let j = 0; j < 4; j++) {
-        const wj = wy[j];
-        if (wj === 0) continue;
-        let yy = iy - 1 + j;
-        yy = yy < 0 ? 0 : yy >= h ? h - 1 : yy;
-        const row = yy * w * 3;
-        let rr = 0;
-        let rg = 0;
-        let rb = 0;
-        for (let i = 0; i < 4; i++) {
-          const wi = wx[i];
-          if (wi === 0) continue;
-          const p = row + sx[i];
-          rr += wi * src[p];
-          rg += wi * src[p + 1];
-          rb += wi * src[p + 2];
+      xin -= 0.5;
+      yin -= 0.5;
+      const ix = Math.floor(xin);
+      const iy = Math.floor(yin);
+      const dx = xin - ix;
+      const dy = yin - iy;
+      const clampX = (v: number): number => (v < 0 ? 0 : v >= w ? w - 1 : v) * 3;
+      const x0 = clampX(ix - 1);
+      const x1 = clampX(ix);
+      const x2 = clampX(ix + 1);
+      const x3 = clampX(ix + 2);
+      for (let ch = 0; ch < 3; ch++) {
+        let v: number;
+        if (dy === 0) {
+          v = row(iy, x0, x1, x2, x3, dx, ch);
+        } else {
+          // Rows past the bottom edge repeat the previous row, as Pillow does (the same as clamping).
+          const v1 = row(iy - 1, x0, x1, x2, x3, dx, ch);
+          const v2 = row(iy, x0, x1, x2, x3, dx, ch);
+          const v3 = iy + 1 < h ? row(iy + 1, x0, x1, x2, x3, dx, ch) : v2;
+          const v4 = iy + 2 < h ? row(iy + 2, x0, x1, x2, x3, dx, ch) : v3;
+          v = cubic(v1, v2, v3, v4, dy);
         }
-        r += wj * rr;
-        g += wj * rg;
-        bl += wj * rb;
+        out[o + ch] = v <= 0 ? 0 : v >= 255 ? 255 : Math.trunc(v);
       }
-      r = Math.round(r);
-      g = Math.round(g);
-      bl = Math.round(bl);
-      out[o] = r < 0 ? 0 : r > 255 ? 255 : r;
-      out[o + 1] = g < 0 ? 0 : g > 255 ? 255 : g;
-      out[o + 2] = bl < 0 ? 0 : bl > 255 ? 255 : bl;
     }
   }
   return { ...img, data: out };
