@@ -149,14 +149,14 @@ export function enhanceBrightness(img: RgbImage, factor: number): RgbImage {
 export function enhanceSharpness(img: RgbImage, factor: number): RgbImage {
   const { width: w, height: h, data: d } = img;
   const smooth = new Uint8Array(d);
+  const stride = w * 3;
   for (let y = 1; y < h - 1; y++) {
-    for (let x = 1; x < w - 1; x++) {
-      for (let c = 0; c < 3; c++) {
-        let s = 4 * d[(y * w + x) * 3 + c];
-        for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) s += d[((y + dy) * w + x + dx) * 3 + c];
-        const v = Math.trunc(s / 13 + 0.5);
-        smooth[(y * w + x) * 3 + c] = v > 255 ? 255 : v;
-      }
+    for (let p = y * stride + 3; p < (y + 1) * stride - 3; p++) {
+      const up = p - stride;
+      const dn = p + stride;
+      const s = d[up - 3] + d[up] + d[up + 3] + d[p - 3] + 5 * d[p] + d[p + 3] + d[dn - 3] + d[dn] + d[dn + 3];
+      const v = Math.trunc(s / 13 + 0.5);
+      smooth[p] = v > 255 ? 255 : v;
     }
   }
   return blend(smooth, img, factor);
@@ -179,11 +179,7 @@ export function affine(img: RgbImage, m: readonly number[], fill: readonly [numb
   const { width: w, height: h, data: src } = img;
   const out = new Uint8Array(src.length);
   const [a, b, c, d, e, f] = m;
-  const row = (yy: number, x0: number, x1: number, x2: number, x3: number, dx: number, ch: number): number => {
-    const base = (yy < 0 ? 0 : yy >= h ? h - 1 : yy) * w * 3 + ch;
-    if (dx === 0) return src[base + x1];
-    return cubic(src[base + x0], src[base + x1], src[base + x2], src[base + x3], dx);
-  };
+  const stride = w * 3;
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
       let xin = a * (x + 0.5) + b * (y + 0.5) + c;
@@ -201,22 +197,28 @@ export function affine(img: RgbImage, m: readonly number[], fill: readonly [numb
       const iy = Math.floor(yin);
       const dx = xin - ix;
       const dy = yin - iy;
-      const clampX = (v: number): number => (v < 0 ? 0 : v >= w ? w - 1 : v) * 3;
-      const x0 = clampX(ix - 1);
-      const x1 = clampX(ix);
-      const x2 = clampX(ix + 1);
-      const x3 = clampX(ix + 2);
+      const x0 = (ix - 1 < 0 ? 0 : ix - 1 >= w ? w - 1 : ix - 1) * 3;
+      const x1 = (ix < 0 ? 0 : ix >= w ? w - 1 : ix) * 3;
+      const x2 = (ix + 1 < 0 ? 0 : ix + 1 >= w ? w - 1 : ix + 1) * 3;
+      const x3 = (ix + 2 < 0 ? 0 : ix + 2 >= w ? w - 1 : ix + 2) * 3;
+      // Rows past the edges are clamped; Pillow repeats the previous row past the bottom, which is the same.
+      const r0 = (iy - 1 < 0 ? 0 : iy - 1 >= h ? h - 1 : iy - 1) * stride;
+      const r1 = (iy < 0 ? 0 : iy >= h ? h - 1 : iy) * stride;
+      const r2 = (iy + 1 < 0 ? 0 : iy + 1 >= h ? h - 1 : iy + 1) * stride;
+      const r3 = (iy + 2 < 0 ? 0 : iy + 2 >= h ? h - 1 : iy + 2) * stride;
       for (let ch = 0; ch < 3; ch++) {
         let v: number;
-        if (dy === 0) {
-          v = row(iy, x0, x1, x2, x3, dx, ch);
+        if (dx === 0) {
+          v = dy === 0 ? src[r1 + x1 + ch] : cubic(src[r0 + x1 + ch], src[r1 + x1 + ch], src[r2 + x1 + ch], src[r3 + x1 + ch], dy);
         } else {
-          // Rows past the bottom edge repeat the previous row, as Pillow does (the same as clamping).
-          const v1 = row(iy - 1, x0, x1, x2, x3, dx, ch);
-          const v2 = row(iy, x0, x1, x2, x3, dx, ch);
-          const v3 = iy + 1 < h ? row(iy + 1, x0, x1, x2, x3, dx, ch) : v2;
-          const v4 = iy + 2 < h ? row(iy + 2, x0, x1, x2, x3, dx, ch) : v3;
-          v = cubic(v1, v2, v3, v4, dy);
+          const v1 = dy === 0 ? 0 : cubic(src[r0 + x0 + ch], src[r0 + x1 + ch], src[r0 + x2 + ch], src[r0 + x3 + ch], dx);
+          const v2 = cubic(src[r1 + x0 + ch], src[r1 + x1 + ch], src[r1 + x2 + ch], src[r1 + x3 + ch], dx);
+          if (dy === 0) v = v2;
+          else {
+            const v3 = cubic(src[r2 + x0 + ch], src[r2 + x1 + ch], src[r2 + x2 + ch], src[r2 + x3 + ch], dx);
+            const v4 = cubic(src[r3 + x0 + ch], src[r3 + x1 + ch], src[r3 + x2 + ch], src[r3 + x3 + ch], dx);
+            v = cubic(v1, v2, v3, v4, dy);
+          }
         }
         out[o + ch] = v <= 0 ? 0 : v >= 255 ? 255 : Math.trunc(v);
       }
