@@ -1,5 +1,6 @@
 // Fills a run of consecutive batch positions (a chunk). A sample that fails to decode is replaced by the next
 // good one in data set order, so the batch stays full and the replacement is the same on every replay.
+import { filePath } from './dataset.js';
 import type { SampleTransform } from './sampleTransform.js';
 
 export interface ChunkTask {
@@ -35,7 +36,7 @@ export async function fillChunk(t: SampleTransform, task: ChunkTask): Promise<Ba
         task.labels[pos] = ds.labels[index];
         break;
       } catch (e) {
-        const source = ds.kind === 'files' ? ds.files[index] : `${ds.source}#${index}`;
+        const source = ds.kind === 'files' ? filePath(ds, index) : `${ds.source}#${index}`;
         bad.push({ index, source, error: (e as Error).message });
         if (attempt + 1 >= MAX_REPLACEMENTS) {
           throw new Error(`${MAX_REPLACEMENTS} consecutive samples from index ${task.samples[k]} failed to load (last: ${source}: ${(e as Error).message})`);

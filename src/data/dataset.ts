@@ -25,10 +25,45 @@ export interface MemoryDataset extends DatasetBase {
   pixels: Uint8Array;
 }
 
+/**
+ * Paths packed into shared memory: UTF-8 bytes and start offsets (length + 1 entries). Worker threads share
+ * them instead of each receiving a copy of a million-string array.
+ */
+export interface PackedPaths {
+  bytes: Uint8Array;
+  offsets: Int32Array;
+}
+
 /** Encoded image files (JPEG/PNG/WebP), decoded by sharp on demand (ImageFolder). */
 export interface FileDataset extends DatasetBase {
   kind: 'files';
-  files: string[];
+  paths: PackedPaths;
+}
+
+export function packPaths(files: readonly string[]): PackedPaths {
+  const encoded = files.map((f) => Buffer.from(f, 'utf8'));
+  const total = encoded.reduce((a, b) => a + b.length, 0);
+  const bytes = sharedBytes(total);
+  const offsets = sharedInt32(files.length + 1);
+  let at = 0;
+  encoded.forEach((b, i) => {
+    offsets[i] = at;
+    bytes.set(b, at);
+    at += b.length;
+  });
+  offsets[files.length] = at;
+  return { bytes, offsets };
+}
+
+/** The path of sample `index` of a file data set. */
+export function filePath(ds: FileDataset, index: number): string {
+  const { bytes, offsets } = ds.paths;
+  return Buffer.from(bytes.buffer, bytes.byteOffset + offsets[index], offsets[index + 1] - offsets[index]).toString('utf8');
+}
+
+/** All paths, in sample order. */
+export function filePaths(ds: FileDataset): string[] {
+  return Array.from({ length: ds.length }, (_, i) => filePath(ds, i));
 }
 
 export type ImageDataset = MemoryDataset | FileDataset;

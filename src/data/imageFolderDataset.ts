@@ -3,7 +3,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { DatasetError, type FileDataset, sharedInt32 } from './dataset.js';
+import { DatasetError, type FileDataset, packPaths, sharedInt32 } from './dataset.js';
 
 export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp'];
 
@@ -75,5 +75,5 @@ export async function imageFolderDataset(o: ImageFolderOptions): Promise<FileDat
   }
   const labels = sharedInt32(files.length);
   labels.set(labelList);
-  return { kind: 'files', name: 'imagefolder', source: dir, classes, labels, length: files.length, files };
+  return { kind: 'files', name: 'imagefolder', source: dir, classes, labels, length: files.length, paths: packPaths(files) };
 }

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cifarDataset } from '../../src/data/cifarDataset.js';
-import { writeClassesJson } from '../../src/data/dataset.js';
+import { filePaths, writeClassesJson } from '../../src/data/dataset.js';
 import { FASHION_MNIST_DIR, idxDataset, parseIdx } from '../../src/data/idxDataset.js';
 import { codePointCompare, imageFolderDataset } from '../../src/data/imageFolderDataset.js';
 import { openDataset } from '../../src/data/openDataset.js';
@@ -110,8 +110,11 @@ describe('ImageFolder', () => {
     const ds = await imageFolderDataset({ root, split: 'train' });
     expect(ds.classes).toEqual(['B', 'a10', 'a_2', 'b', 'ä', '\uFF5E', '\u{1F600}']);
     expect(ds.length).toBe(21);
-    expect(ds.files.slice(0, 3).map((f) => path.relative(path.join(root, 'train'), f))).toEqual(['B/A.PNG', 'B/z.jpg', 'B/sub/x.webp']);
+    expect(filePaths(ds).slice(0, 3).map((f) => path.relative(path.join(root, 'train'), f))).toEqual(['B/A.PNG', 'B/z.jpg', 'B/sub/x.webp']);
     expect(Array.from(ds.labels.subarray(0, 6))).toEqual([0, 0, 0, 1, 1, 1]);
+    // Paths live packed in shared memory as UTF-8 and come back intact.
+    expect(path.relative(root, filePaths(ds)[20])).toBe(path.join('train', '\u{1F600}', 'sub', 'x.webp'));
+    expect(ds.paths.bytes.buffer).toBeInstanceOf(SharedArrayBuffer);
     expect(codePointCompare('\uFF5E', '\u{1F600}')).toBeLessThan(0);
     await expect(imageFolderDataset({ root, split: 'val' })).rejects.toThrow(/val is not a directory.*<data-path>\/train\/<class>/s);
     const file = await writeClassesJson(path.join(t.dir, 'run'), ds.classes);

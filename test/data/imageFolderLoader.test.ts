@@ -4,7 +4,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BadSample } from '../../src/data/batchFiller.js';
 import { DataLoader, type DataLoaderOptions } from '../../src/data/dataLoader.js';
-import type { FileDataset } from '../../src/data/dataset.js';
+import { type FileDataset, filePaths } from '../../src/data/dataset.js';
 import { decodeCropResize, imageSize } from '../../src/data/imageDecode.js';
 import { imageFolderDataset } from '../../src/data/imageFolderDataset.js';
 import { SampleTransform } from '../../src/data/sampleTransform.js';
@@ -51,7 +51,7 @@ describe('ImageFolder through sharp with the DeiT transforms', () => {
   });
 
   it('honours EXIF orientation and decodes 16-bit grey and RGBA to 8-bit RGB', async () => {
-    const rotated = ds.files[3];
+    const rotated = filePaths(ds)[3];
     expect(path.basename(rotated)).toBe('d.jpg');
     const dims = await imageSize({ file: rotated });
     expect(dims).toMatchObject({ width: 48, height: 64, oriented: true });
@@ -59,7 +59,7 @@ describe('ImageFolder through sharp with the DeiT transforms', () => {
     const top = await decodeCropResize({ file: rotated }, dims, { top: 0, left: 0, height: 8, width: 48 }, 8, 8);
     const bottom = await decodeCropResize({ file: rotated }, dims, { top: 56, left: 0, height: 8, width: 48 }, 8, 8);
     expect(bottom[0]).toBeGreaterThan(top[0] + 150);
-    for (const f of [ds.files[1], ds.files[2]]) {
+    for (const f of [filePaths(ds)[1], filePaths(ds)[2]]) {
       const d = await imageSize({ file: f });
       const rgb = await decodeCropResize({ file: f }, d, { top: 0, left: 0, height: d.height, width: d.width }, 16, 16);
       expect(rgb.length).toBe(16 * 16 * 3);
@@ -110,7 +110,7 @@ describe('bad input', () => {
     const root = path.join(t.dir, 'one-bad');
     await makeFolder(root, 1);
     const ds = await imageFolderDataset({ root, split: 'train' });
-    const badIndex = ds.files.findIndex((f) => f.endsWith('e0.jpg'));
+    const badIndex = filePaths(ds).findIndex((f) => f.endsWith('e0.jpg'));
     const seen: BadSample[] = [];
     const mk = (workers: number): DataLoader => new DataLoader({
       dataset: ds, transform: deitEvalSpec(16), batchSize: 13, seed: 1, workers, prefetch: 1, dropLast: false,
@@ -126,10 +126,10 @@ describe('bad input', () => {
         expect(b.labels[badIndex]).toBe(ds.labels[badIndex + 1]);
         b.release();
       }
-      expect(l.badSamples).toEqual({ count: 1, sources: [ds.files[badIndex]] });
+      expect(l.badSamples).toEqual({ count: 1, sources: [filePaths(ds)[badIndex]] });
       await l.close();
     }
-    expect(seen.map((b) => b.source)).toEqual([ds.files[badIndex], ds.files[badIndex]]);
+    expect(seen.map((b) => b.source)).toEqual([filePaths(ds)[badIndex], filePaths(ds)[badIndex]]);
     expect(seen[0].error.length).toBeGreaterThan(0);
   });
 
