@@ -111,3 +111,17 @@ const GOLDEN_OPS = [
   '6156de33', 'abbc3429', 'c5fb724f', '7b771a9f', '64ef67de',
 ];
 const GOLDEN_BOX = { top: 4, left: 8, height: 371, width: 488 };
+
+describe('ColorJitter (only with RandAugment off)', () => {
+  it('changes the image deterministically (golden)', async () => {
+    const { colorJitter } = await import('../../src/data/colorJitter.js');
+    const img = testImage();
+    const a = colorJitter({ ...img, data: new Uint8Array(img.data) }, 0.3, new KeyedRng([4]));
+    const b = colorJitter({ ...img, data: new Uint8Array(img.data) }, 0.3, new KeyedRng([4]));
+    expect(a.data).toEqual(b.data);
+    expect(a.data).not.toEqual(img.data);
+    expect(checksum(a.data)).toBe(GOLDEN_JITTER);
+  });
+});
+
+const GOLDEN_JITTER = 'bfc336f8';
