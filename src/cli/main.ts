@@ -1,6 +1,7 @@
 // The `mdistill` command line. Each command registers itself from its own file.
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
+import { registerExportCommand } from './export.js';
 import { registerInfoCommand } from './info.js';
 import { registerReportCommand } from './report.js';
 import { packageRoot } from '../native/loader.js';
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerInfoCommand(program);
   registerReportCommand(program);
+  registerExportCommand(program);
   return program;
 }
 
