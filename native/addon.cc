@@ -11,6 +11,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   mdistill::RegisterModel(env, exports);
   mdistill::RegisterPosEmbedResample(env, exports);
   mdistill::RegisterBatchedMatmulCheck(env, exports);
+  mdistill::RegisterManifoldLoss(env, exports);
   return exports;
 }
 }  // namespace

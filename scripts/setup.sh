@@ -5,7 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(libtorch-dev libgloo-dev libopenblas0-openmp dataset-fashion-mnist cmake g++ ccache ninja-build)
+# chromium: the report's browser test; python3-onnx: the ONNX checker test; python3-pil: RandAugment's Pillow parity test.
+packages=(libtorch-dev libgloo-dev libopenblas0-openmp dataset-fashion-mnist cmake g++ ccache ninja-build
+  chromium python3-onnx python3-pil)
 for arg in "$@"; do
   case "$arg" in
     --peer) packages+=(python3-torch python3-torchvision) ;;

@@ -9,4 +9,5 @@ void RegisterGemmBenchmark(Napi::Env env, Napi::Object exports);
 void RegisterModel(Napi::Env env, Napi::Object exports);
 void RegisterPosEmbedResample(Napi::Env env, Napi::Object exports);
 void RegisterBatchedMatmulCheck(Napi::Env env, Napi::Object exports);
+void RegisterManifoldLoss(Napi::Env env, Napi::Object exports);
 }  // namespace mdistill

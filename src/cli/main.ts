@@ -1,7 +1,9 @@
 // The `mdistill` command line. Each command registers itself from its own file.
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
+import { registerExportCommand } from './export.js';
 import { registerInfoCommand } from './info.js';
+import { registerReportCommand } from './report.js';
 import { packageRoot } from '../native/loader.js';
 import path from 'node:path';
 
@@ -17,6 +19,8 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerInfoCommand(program);
+  registerReportCommand(program);
+  registerExportCommand(program);
   return program;
 }
 
@@ -25,7 +29,7 @@ export async function runCli(argv: string[]): Promise<number> {
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
-    return 0;
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode;
     const message = err instanceof Error ? err.message : String(err);

@@ -8,3 +8,14 @@ export function parsePositiveInt(flag: string): (value: string) => number {
     return n;
   };
 }
+
+export function parseNumberList(flag: string): (value: string) => number[] {
+  return (value: string) => {
+    const parts = value.split(',').map((s) => s.trim());
+    const numbers = parts.map(Number);
+    if (parts.length === 0 || parts.some((p) => p === '') || numbers.some((n) => !Number.isFinite(n))) {
+      throw new InvalidArgumentError(`${flag} must be comma-separated numbers such as 0.485,0.456,0.406, got '${value}'`);
+    }
+    return numbers;
+  };
+}

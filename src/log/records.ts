@@ -14,6 +14,7 @@ export interface LossTerms {
 }
 
 export interface EvalResult {
+  /** Accuracies in percent (0-100), as DeiT logs them; the report prints them with a % sign. */
   acc1: number;
   acc5: number;
   loss: number;
@@ -50,6 +51,7 @@ export interface TeacherCheckRecord {
   kind: 'teacher';
   time: string;
   eval: EvalResult;
+  /** Chance-level top-1 accuracy in percent (100 / classes). */
   chance: number;
   warning?: string;
 }

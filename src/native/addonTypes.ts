@@ -98,6 +98,41 @@ export interface RawModel {
   parameterGradients(input: Float32Array, shape: number[], gradLogits: Float32Array): Promise<RawWeight[]>;
 }
 
+export type FeatureArray = Float32Array | Float64Array;
+
+/** Arguments of the native manifoldLoss (see src/loss/manifoldLoss.ts for the documented face). */
+export interface RawManifoldLossArgs {
+  student: FeatureArray[];
+  studentShapes: number[][];
+  teacher: FeatureArray[];
+  teacherShapes: number[][];
+  wSample?: number;
+  wPatch?: number;
+  wRand?: number;
+  beta?: number;
+  k?: number;
+  maxPatchNum?: number;
+  seed?: number;
+  perms?: (BigInt64Array | number[])[];
+  impl?: 'fused' | 'naive';
+  dtype?: 'float32' | 'float64' | 'bfloat16';
+  device?: 'cpu' | 'cuda';
+  backward?: boolean;
+  returnGrad?: boolean;
+  /** Backpropagate upstream[0]*sample + upstream[1]*patch + upstream[2]*rand instead of their sum. */
+  upstream?: [number, number, number];
+}
+
+export interface RawManifoldLossResult {
+  sample: number;
+  patch: number;
+  rand: number;
+  total: number;
+  perms: BigInt64Array[];
+  gradNormSq?: number[];
+  gradStudent?: FeatureArray[];
+}
+
 export interface MdistillAddon {
   runtimeInfo(): RawRuntimeInfo;
   /** Sets libtorch's intra-op thread count; returns the count now in effect. */
@@ -112,6 +147,8 @@ export interface MdistillAddon {
   batchedMatmulCheck(a: Float32Array, aShape: number[], b: Float32Array, bShape: number[], gradOut: Float32Array, impl: 'kernel' | 'reference'): Promise<{ out: Float32Array; gradA: Float32Array; gradB: Float32Array }>;
   /** timm's resample_abs_pos_embed: keeps numPrefixTokens, resizes the patch grid (bicubic, antialias) to newGrid. */
   resamplePosEmbed(data: Float32Array, shape: number[], newGrid: [number, number], numPrefixTokens: number): { data: Float32Array; shape: number[] };
+  /** The manifold distillation loss over layer pairs, with optional student gradients. */
+  manifoldLoss(args: RawManifoldLossArgs): Promise<RawManifoldLossResult>;
 }
 
 /** Error codes that native calls attach to the Errors they throw or reject with. */

@@ -1,10 +1,15 @@
 // The public face of the native addon. Everything outside src/native/ goes through these wrappers.
 import { availableParallelism } from 'node:os';
-import type { GemmBenchmarkResult, MatmulProbeResult, MdistillAddon, NativeErrorCode, RawModel, RawModelConfig, RawRuntimeInfo } from './addonTypes.js';
+import type {
+  GemmBenchmarkResult, MatmulProbeResult, MdistillAddon, NativeErrorCode, RawManifoldLossArgs, RawManifoldLossResult, RawModel, RawModelConfig,
+  RawRuntimeInfo,
+} from './addonTypes.js';
 import { defaultAddonCandidates, loadAddonFrom } from './loader.js';
 import { detectLoadedBlas, type BlasInfo } from './blas.js';
 
-export type { GemmBenchmarkResult, MatmulProbeResult, NativeErrorCode } from './addonTypes.js';
+export type {
+  FeatureArray, GemmBenchmarkResult, MatmulProbeResult, NativeErrorCode, RawManifoldLossArgs, RawManifoldLossResult,
+} from './addonTypes.js';
 export type { RawModel, RawModelConfig, RawForwardOptions, RawForwardResult, RawBlockOutput, RawParameterShape, RawWeight } from './addonTypes.js';
 export { AddonLoadError, classifyLoadFailure, loadAddonFrom, defaultAddonCandidates, type LoadAttempt } from './loader.js';
 export type { BlasInfo } from './blas.js';
@@ -66,6 +71,10 @@ export function resamplePosEmbed(data: Float32Array, shape: number[], newGrid: [
 /** Runs the attention matmul kernel or its reference, forward and backward (see addonTypes.ts). */
 export function batchedMatmulCheck(a: Float32Array, aShape: number[], b: Float32Array, bShape: number[], gradOut: Float32Array, impl: 'kernel' | 'reference'): Promise<{ out: Float32Array; gradA: Float32Array; gradB: Float32Array }> {
   return addon().batchedMatmulCheck(a, aShape, b, bShape, gradOut, impl);
+}
+
+export function manifoldLossNative(args: RawManifoldLossArgs): Promise<RawManifoldLossResult> {
+  return addon().manifoldLoss(args);
 }
 
 /** An Error thrown or rejected by native code, with its stable code. */

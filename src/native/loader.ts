@@ -86,7 +86,9 @@ export function classifyLoadFailure(message: string): { kind: LoadFailureKind; r
   return { kind: 'unknown', remedy: REBUILD };
 }
 
-const REQUIRED_EXPORTS: (keyof MdistillAddon)[] = ['runtimeInfo', 'setNumThreads', 'matmulProbe', 'gemmBenchmark', 'Model', 'resamplePosEmbed', 'batchedMatmulCheck'];
+const REQUIRED_EXPORTS: (keyof MdistillAddon)[] = [
+  'runtimeInfo', 'setNumThreads', 'matmulProbe', 'gemmBenchmark', 'manifoldLoss', 'Model', 'resamplePosEmbed', 'batchedMatmulCheck',
+];
 
 /** Loads the first candidate that works; throws AddonLoadError listing every attempt otherwise. */
 export function loadAddonFrom(candidates: string[]): MdistillAddon {

@@ -1,0 +1,95 @@
+// Manifold loss, forward + backward, fp32: fused kernel vs the naive ATen reference, at the paper's shape
+// (B=64, N=196 (+1 student cls token), d_s=192, d_t=384, 8 layer pairs, K=192).
+//
+// Time: median of --reps runs after --warmup, fused and naive interleaved in one child process.
+// Memory: each implementation runs one forward + backward in a fresh child process; its peak RSS (getrusage ru_maxrss, i.e.
+// process.resourceUsage().maxRSS) minus the peak RSS of a baseline child that allocates the same inputs, loads
+// the addon and runs the loss once on a tiny shape (so libtorch, BLAS and the thread pool are initialised) is the
+// implementation's peak extra memory. Gradients are computed natively and not copied back to JS (as in training).
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { median, parseFlags, timeReps } from './common.mjs';
+
+const flags = parseFlags(process.argv.slice(2), {
+  batch: '64', tokens: '196', extra: '1', ds: '192', dt: '384', pairs: '8', k: '192', reps: '5', warmup: '1',
+});
+const num = (name) => Number(flags[name]);
+
+function inputs() {
+  const [B, N, E, ds, dt, P] = ['batch', 'tokens', 'extra', 'ds', 'dt', 'pairs'].map(num);
+  let seed = 12345;
+  const fill = (a) => {
+    for (let i = 0; i < a.length; i++) {
+      seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+      a[i] = seed / 2 ** 32 - 0.5;
+    }
+    return a;
+  };
+  return Array.from({ length: P }, () => ({
+    student: { data: fill(new Float32Array(B * (N + E) * ds)), shape: [B, N + E, ds] },
+    teacher: { data: fill(new Float32Array(B * N * dt)), shape: [B, N, dt] },
+  }));
+}
+
+async function child(mode) {
+  const { manifoldLoss } = await import('../dist/loss/manifoldLoss.js');
+  const pairs = inputs();
+  const tiny = [{ student: { data: new Float32Array(2 * 5 * 3), shape: [2, 5, 3] }, teacher: { data: new Float32Array(2 * 4 * 3), shape: [2, 4, 3] } }];
+  for (const impl of ['fused', 'naive']) await manifoldLoss(tiny, { k: 4, grad: 'compute', impl });
+  const step = (impl) => manifoldLoss(pairs, { k: num('k'), seed: 1, impl, grad: 'compute' });
+  const out = { mode };
+  if (mode === 'time') {
+    // Interleaved, so both implementations see the same machine load.
+    const times = { fused: [], naive: [] };
+    for (let i = 0; i < num('warmup') + num('reps'); i++) {
+      for (const impl of ['fused', 'naive']) {
+        const [t] = await timeReps(async () => { out[`${impl}_total`] = (await step(impl)).total; }, { warmup: 0, reps: 1 });
+        if (i >= num('warmup')) times[impl].push(t);
+      }
+    }
+    out.fused_s = median(times.fused);
+    out.naive_s = median(times.naive);
+    out.times = times;
+  } else if (mode !== 'baseline') {
+    const r = await step(mode);
+    out.total = r.total;
+  }
+  out.maxRssMb = process.resourceUsage().maxRSS / 1024;
+  console.log(JSON.stringify(out));
+}
+
+function runChild(mode) {
+  const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), ...process.argv.slice(2), '--child', mode], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`bench loss: ${mode} child failed:\n${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop());
+}
+
+if (flags.child) {
+  await child(flags.child);
+} else {
+  const baseline = runChild('baseline');
+  const fusedMem = runChild('fused');
+  const naiveMem = runChild('naive');
+  const time = runChild('time');
+  for (const r of [baseline, fusedMem, naiveMem, time]) console.log(JSON.stringify(r));
+  const [B, N, E, ds, P] = ['batch', 'tokens', 'extra', 'ds', 'pairs'].map(num);
+  const gradMb = (P * B * (N + E) * ds * 4) / 2 ** 20;
+  const fusedExtra = fusedMem.maxRssMb - baseline.maxRssMb;
+  const naiveExtra = naiveMem.maxRssMb - baseline.maxRssMb;
+  const round = (x) => Math.round(x * 10) / 10;
+  console.log(JSON.stringify({
+    shape: { batch: B, tokens: N, extraStudentTokens: E, ds, dt: num('dt'), pairs: P, k: num('k') },
+    reps: num('reps'),
+    fused_s: time.fused_s,
+    naive_s: time.naive_s,
+    speedup: time.naive_s / time.fused_s,
+    fused_extra_mb: round(fusedExtra),
+    naive_extra_mb: round(naiveExtra),
+    memory_ratio: fusedExtra / naiveExtra,
+    // Any implementation must hand back one student-shaped fp32 gradient per pair; this part is common to both.
+    grad_output_mb: round(gradMb),
+    memory_ratio_beyond_grads: (fusedExtra - gradMb) / (naiveExtra - gradMb),
+    baseline_rss_mb: Math.round(baseline.maxRssMb),
+    total_rel_diff: Math.abs(time.fused_total - time.naive_total) / Math.abs(time.naive_total),
+  }));
+}

@@ -1,0 +1,195 @@
+#include "train/distill_step.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/autocast_mode.h>
+#include <c10/core/InferenceMode.h>
+#include <torch/csrc/autograd/autograd.h>
+
+#include <cmath>
+#include <mutex>
+#include <sstream>
+
+#include "loss/manifold_loss.h"
+#include "napi/errors.h"
+
+namespace mdistill::train {
+
+namespace {
+
+// The step's randomness (drop-path, the random relation's rows) is keyed by (seed, step), so a resumed run
+// draws exactly what an uninterrupted one would, with no generator state to save.
+uint64_t StepSeed(uint64_t seed, int64_t step) {
+  uint64_t z = seed * 0x9E3779B97F4A7C15ULL + static_cast<uint64_t>(step) + 0x632BE59BD9B4E019ULL;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
+// Scoped bf16 autocast on CPU (thread-local state, set on the worker thread running the step).
+class CpuAutocast {
+ public:
+  explicit CpuAutocast(bool on) : on_(on) {
+    if (!on_) return;
+    previous_ = at::autocast::is_cpu_enabled();
+    at::autocast::set_cpu_enabled(true);
+    at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+  }
+  ~CpuAutocast() {
+    if (!on_) return;
+    at::autocast::set_cpu_enabled(previous_);
+    at::autocast::clear_cache();
+  }
+
+ private:
+  bool on_;
+  bool previous_ = false;
+};
+
+double ClipGradNorm(const std::vector<at::Tensor>& params, double maxNorm) {
+  at::NoGradGuard noGrad;
+  std::vector<at::Tensor> norms;
+  for (const auto& p : params) {
+    if (p.grad().defined()) norms.push_back(p.grad().norm(2));
+  }
+  if (norms.empty()) return 0;
+  const double total = at::stack(norms).norm(2).item<double>();
+  if (maxNorm > 0 && total > maxNorm) {
+    const double scale = maxNorm / (total + 1e-6);
+    for (const auto& p : params) {
+      if (p.grad().defined()) p.mutable_grad().mul_(scale);
+    }
+  }
+  return total;
+}
+
+}  // namespace
+
+DistillStep::DistillStep(std::shared_ptr<model::Model> student, std::shared_ptr<model::Model> teacher,
+                         std::shared_ptr<model::Model> ema, DistillOptions options, AdamWOptions adamw)
+    : student_(std::move(student)), teacher_(std::move(teacher)), ema_(std::move(ema)), options_(std::move(options)),
+      optimizer_(student_->NamedParameters(), adamw) {
+  if (options_.sIds.size() != options_.tIds.size()) {
+    throw Error(codes::kBadArgument, "s-id and t-id must have the same length");
+  }
+  student_->CheckBlocks(options_.sIds);
+  if (teacher_) {
+    teacher_->CheckBlocks(options_.tIds);
+    teacher_->eval();
+    for (auto& p : teacher_->parameters()) p.set_requires_grad(false);
+  }
+  if (ema_) {
+    for (auto& p : ema_->parameters()) p.set_requires_grad(false);
+    emaUpdater_.emplace(ema_->NamedParameters(), student_->NamedParameters());
+  }
+}
+
+void DistillStep::ResetEma() {
+  if (emaUpdater_) emaUpdater_->Reset();
+}
+
+DistillStep::Forward DistillStep::Compute(const StepInput& input, bool train) {
+  student_->CheckInput(input.images);
+  const bool useTeacher = teacher_ && options_.kd != KdType::kNone;
+  const bool useManifold = useTeacher && options_.beta != 0 && !options_.sIds.empty() &&
+                           (options_.wSample != 0 || options_.wPatch != 0 || options_.wRand != 0);
+  {
+    auto gen = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    gen.set_current_seed(StepSeed(options_.seed, input.step));
+  }
+  CpuAutocast autocast(options_.amp);
+
+  at::Tensor teacherLogits;
+  std::vector<at::Tensor> teacherBlocks;
+  if (useTeacher) {
+    c10::InferenceMode inference;
+    model::ForwardOutput t = teacher_->Forward(input.images, useManifold ? options_.tIds : std::vector<int64_t>{}, false);
+    teacherLogits = t.logits.to(at::kFloat);
+    teacherBlocks = std::move(t.blocks);
+  }
+  // Inference tensors cannot enter autograd; clones are ordinary tensors (the teacher side needs no gradient).
+  for (auto& b : teacherBlocks) b = b.clone();
+  if (teacherLogits.defined()) teacherLogits = teacherLogits.clone();
+
+  model::ForwardOutput s = student_->Forward(input.images, useManifold ? options_.sIds : std::vector<int64_t>{}, train);
+  Forward f;
+  f.logits = s.logits.to(at::kFloat);
+  const at::Tensor kdLogits = s.logitsDist.defined() ? s.logitsDist.to(at::kFloat) : f.logits;
+  f.base = CrossEntropy(f.logits, input.targets);
+  f.kd = useTeacher ? KdLoss(options_.kd, kdLogits, teacherLogits, options_.tau) : at::zeros({}, f.logits.options());
+  if (useManifold) {
+    loss::ManifoldOptions m;
+    m.wSample = options_.wSample;
+    m.wPatch = options_.wPatch;
+    m.wRand = options_.wRand;
+    m.beta = 1.0;  // beta is applied below, so the logged terms carry only their w_* weights
+    m.k = options_.k;
+    m.maxPatchNum = options_.maxPatchNum;
+    m.impl = options_.fusedManifold ? loss::ManifoldImpl::kFused : loss::ManifoldImpl::kNaive;
+    auto gen = at::detail::createCPUGenerator(StepSeed(options_.seed ^ 0x5A5A5A5AULL, input.step));
+    loss::ManifoldTerms terms = loss::ManifoldLoss(s.blocks, teacherBlocks, m, gen);
+    f.sample = terms.sample;
+    f.patch = terms.patch;
+    f.rand = terms.rand;
+  } else {
+    f.sample = f.patch = f.rand = at::zeros({}, f.logits.options());
+  }
+  if (useTeacher) {
+    f.total = (1.0 - options_.alpha) * f.base + options_.alpha * f.kd + options_.beta * (f.sample + f.patch + f.rand);
+  } else {
+    f.total = f.base;
+  }
+  return f;
+}
+
+namespace {
+StepTerms Scalars(const at::Tensor& total, const at::Tensor& base, const at::Tensor& kd, const at::Tensor& sample,
+                  const at::Tensor& patch, const at::Tensor& rand) {
+  StepTerms t;
+  t.total = total.item<double>();
+  t.base = base.item<double>();
+  t.kd = kd.item<double>();
+  t.sample = sample.item<double>();
+  t.patch = patch.item<double>();
+  t.rand = rand.item<double>();
+  return t;
+}
+
+int64_t TopOneHits(const at::Tensor& logits, const at::Tensor& targets) {
+  at::Tensor labels = targets.dim() == 1 ? targets : targets.argmax(1);
+  return logits.detach().argmax(1).eq(labels).sum().item<int64_t>();
+}
+}  // namespace
+
+StepTerms DistillStep::Run(const StepInput& input) {
+  student_->train();
+  Forward f = Compute(input, true);
+  StepTerms terms = Scalars(f.total, f.base, f.kd, f.sample, f.patch, f.rand);
+  if (!std::isfinite(terms.total)) {
+    std::ostringstream msg;
+    msg << "non-finite loss at step " << input.step << ": total=" << terms.total << " base=" << terms.base << " kd=" << terms.kd
+        << " sample=" << terms.sample << " patch=" << terms.patch << " rand=" << terms.rand
+        << ". Lower --lr, set --clip-grad, or check the inputs; the weights were not updated.";
+    throw Error(codes::kNonFiniteLoss, msg.str());
+  }
+  terms.correct = TopOneHits(f.logits, input.targets);
+  optimizer_.ZeroGrad();
+  f.total.backward();
+  std::vector<at::Tensor> params;
+  for (auto& [name, p] : student_->NamedParameters()) params.push_back(p);
+  terms.gradNorm = ClipGradNorm(params, options_.clipGrad);
+  optimizer_.Step(input.lr);
+  if (emaUpdater_) emaUpdater_->Update(options_.emaDecay);
+  return terms;
+}
+
+StepTerms DistillStep::Evaluate(const StepInput& input) {
+  student_->train();
+  at::NoGradGuard noGrad;
+  Forward f = Compute(input, true);
+  StepTerms terms = Scalars(f.total, f.base, f.kd, f.sample, f.patch, f.rand);
+  terms.correct = TopOneHits(f.logits, input.targets);
+  return terms;
+}
+
+}  // namespace mdistill::train

@@ -1,0 +1,78 @@
+// One distillation step: teacher forward (inference mode, only the needed blocks kept), student forward and
+// backward, the official loss weighting, gradient clipping, AdamW and the EMA update.
+#pragma once
+#include <ATen/ATen.h>
+
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "model/model.h"
+#include "train/adamw.h"
+#include "train/logit_losses.h"
+#include "train/model_ema.h"
+
+namespace mdistill::train {
+
+struct DistillOptions {
+  KdType kd = KdType::kSoft;
+  double alpha = 1.0;
+  double beta = 1.0;
+  double tau = 1.0;
+  double wSample = 0.1;
+  double wPatch = 4.0;
+  double wRand = 0.2;
+  int64_t k = 192;
+  int64_t maxPatchNum = 0;
+  bool fusedManifold = true;
+  std::vector<int64_t> sIds, tIds;
+  double clipGrad = 0;  // <= 0: off
+  double emaDecay = 0;  // used when an EMA model is given
+  bool amp = false;     // bf16 autocast
+  uint64_t seed = 0;
+};
+
+struct StepInput {
+  at::Tensor images;   // [B, C, H, W] float32, CPU (moved to the models' device)
+  at::Tensor targets;  // [B] int64 labels, or [B, classes] float soft targets
+  double lr = 0;
+  int64_t step = 0;    // global step: keys the step's randomness (drop-path, the random relation's rows)
+};
+
+// The terms as the official code weighs them: total = (1−α)·base + α·kd + β·(sample + patch + rand),
+// with sample/patch/rand already carrying their w_* weights. With kd none: total = base.
+struct StepTerms {
+  double total = 0, base = 0, kd = 0, sample = 0, patch = 0, rand = 0;
+  double gradNorm = 0;
+  int64_t correct = 0;  // top-1 hits of the student's cls head against hard labels (or the targets' argmax)
+};
+
+class DistillStep {
+ public:
+  DistillStep(std::shared_ptr<model::Model> student, std::shared_ptr<model::Model> teacher,
+              std::shared_ptr<model::Model> ema, DistillOptions options, AdamWOptions adamw);
+
+  // Throws Error(kNonFiniteLoss) naming the step and every term before any weight changes.
+  StepTerms Run(const StepInput& input);
+  // The terms without a backward pass or an update (used by tests to check the weighting).
+  StepTerms Evaluate(const StepInput& input);
+
+  AdamW& optimizer() { return optimizer_; }
+  const std::shared_ptr<model::Model>& student() const { return student_; }
+  // Copies the student's weights into the EMA model (no-op without one).
+  void ResetEma();
+  const DistillOptions& options() const { return options_; }
+
+ private:
+  struct Forward {
+    at::Tensor total, base, kd, sample, patch, rand, logits;
+  };
+  Forward Compute(const StepInput& input, bool train);
+
+  std::shared_ptr<model::Model> student_, teacher_, ema_;
+  DistillOptions options_;
+  AdamW optimizer_;
+  std::optional<ModelEma> emaUpdater_;
+};
+
+}  // namespace mdistill::train

@@ -1,0 +1,118 @@
+// Builds the train and eval loaders of a run from its data settings (DeiT's flag names in comments).
+import { DataLoader, defaultWorkerCount } from './dataLoader.js';
+import type { ImageDataset } from './dataset.js';
+import { DATASET_STATS, IMAGENET_MEAN, IMAGENET_STD, channelStats } from './normalize.js';
+import { type DatasetName, openDataset } from './openDataset.js';
+import { type TransformSpec, deitEvalSpec, deitTrainSpec, smallEvalSpec, smallTrainSpec } from './transformSpec.js';
+
+export interface DataConfig {
+  dataset: DatasetName;
+  /** --data-path */
+  dataPath?: string;
+  /** --input-size */
+  inputSize: number;
+  /** The model's input channels (default 3). */
+  channels?: 1 | 3;
+  /** --batch-size (per rank). */
+  batchSize: number;
+  /** Eval batch size (default 1.5 × batch size, like DeiT). */
+  evalBatchSize?: number;
+  /** --mixup (0 = off; DeiT 0.8) */
+  mixup: number;
+  /** --cutmix (0 = off; DeiT 1.0) */
+  cutmix: number;
+  /** --mixup-prob (default 1) */
+  mixupProb?: number;
+  /** --mixup-switch-prob (default 0.5) */
+  mixupSwitchProb?: number;
+  /** --smoothing (DeiT 0.1) */
+  smoothing: number;
+  /** --aa: timm RandAugment string, '' or 'none' for off (DeiT 'rand-m9-mstd0.5-inc1'). */
+  aa: string;
+  /** --color-jitter, used only with --aa off (DeiT 0.3). */
+  colorJitter?: number;
+  /** --reprob (DeiT 0.25) */
+  reprob: number;
+  /** --repeated-aug (DeiT: on, 3 repeats). */
+  repeatedAug: boolean;
+  /** --eval-crop-ratio (default 0.875) */
+  evalCropRatio?: number;
+  seed: number;
+  rank?: number;
+  worldSize?: number;
+  /** Shard evaluation across ranks (--dist-eval); otherwise every rank evaluates the whole split. */
+  distEval?: boolean;
+  /** Decode workers (default: cores left after the native threads; 0 = in-process). */
+  workers?: number;
+  /** Native intra-op threads, to size the default worker count. */
+  nativeThreads?: number;
+  /** Batches prepared ahead (default max(2, 2 × workers)). */
+  prefetch?: number;
+  /** Abort when more than this fraction of samples fails to load (default 0.001). */
+  maxBadFraction?: number;
+  /** For dataset 'synthetic'. */
+  synthetic?: { length: number; numClasses: number; height: number; width: number; channels: 1 | 3; seed: number };
+}
+
+export interface Loaders {
+  train: DataLoader;
+  eval: DataLoader;
+  classes: string[];
+  numClasses: number;
+  /** The transforms in use (saved with the run's config). */
+  transforms: { train: TransformSpec; eval: TransformSpec };
+  close(): Promise<void>;
+}
+
+/** 'small' keeps 28/32 px data sets at their own size; anything else gets the DeiT (ImageNet) pipeline. */
+function transformsFor(ds: ImageDataset, c: DataConfig): { train: TransformSpec; eval: TransformSpec } {
+  const channels = c.channels ?? 3;
+  const stats = channelStats(DATASET_STATS[ds.name] ?? { mean: IMAGENET_MEAN, std: IMAGENET_STD }, channels);
+  const aa = c.aa === 'none' ? '' : c.aa;
+  if (ds.kind === 'memory' && ds.height === c.inputSize && ds.width === c.inputSize) {
+    return {
+      train: smallTrainSpec(c.inputSize, channels, stats.mean, stats.std, { reprob: c.reprob }),
+      eval: smallEvalSpec(c.inputSize, channels, stats.mean, stats.std),
+    };
+  }
+  const common = { channels, mean: stats.mean, std: stats.std, evalCropRatio: c.evalCropRatio ?? 0.875 };
+  return {
+    train: deitTrainSpec(c.inputSize, { ...common, autoAugment: aa, colorJitter: c.colorJitter ?? 0.3, reprob: c.reprob }),
+    eval: deitEvalSpec(c.inputSize, common),
+  };
+}
+
+export async function createLoaders(c: DataConfig): Promise<Loaders> {
+  const rank = c.rank ?? 0;
+  const worldSize = c.worldSize ?? 1;
+  const [trainSet, evalSet] = await Promise.all([
+    openDataset({ name: c.dataset, split: 'train', dataPath: c.dataPath, synthetic: c.synthetic }),
+    openDataset({ name: c.dataset, split: 'val', dataPath: c.dataPath, synthetic: c.synthetic }),
+  ]);
+  if (trainSet.classes.length !== evalSet.classes.length || trainSet.classes.some((k, i) => evalSet.classes[i] !== k)) {
+    throw new RangeError(`the train split of ${trainSet.source} and the val split of ${evalSet.source} have different classes`);
+  }
+  const transforms = transformsFor(trainSet, c);
+  const workers = c.workers ?? defaultWorkerCount(c.nativeThreads ?? 1);
+  const prefetch = c.prefetch ?? Math.max(2, 2 * workers);
+  const common = { seed: c.seed, workers, prefetch, maxBadFraction: c.maxBadFraction };
+  const train = new DataLoader({
+    ...common, dataset: trainSet, transform: transforms.train, batchSize: c.batchSize, dropLast: true,
+    sampler: { shuffle: true, repeats: c.repeatedAug ? 3 : 1, rank, worldSize, pad: true },
+    targets: {
+      mixupAlpha: c.mixup, cutmixAlpha: c.cutmix, prob: c.mixupProb ?? 1, switchProb: c.mixupSwitchProb ?? 0.5,
+      smoothing: c.smoothing, numClasses: trainSet.classes.length,
+    },
+  });
+  const evalLoader = new DataLoader({
+    ...common, dataset: evalSet, transform: transforms.eval, batchSize: c.evalBatchSize ?? Math.floor(1.5 * c.batchSize),
+    dropLast: false,
+    sampler: c.distEval ? { shuffle: false, repeats: 1, rank, worldSize, pad: false } : { shuffle: false, repeats: 1, rank: 0, worldSize: 1, pad: false },
+  });
+  return {
+    train, eval: evalLoader, classes: trainSet.classes, numClasses: trainSet.classes.length, transforms,
+    close: async () => {
+      await Promise.all([train.close(), evalLoader.close()]);
+    },
+  };
+}

@@ -1,0 +1,8 @@
+// The data pipeline's public face.
+export { createLoaders, type DataConfig, type Loaders } from './createLoaders.js';
+export { DataLoader, defaultWorkerCount, type Batch, type DataLoaderOptions } from './dataLoader.js';
+export { DatasetError, filePath, filePaths, writeClassesJson, type ImageDataset, type MemoryDataset, type FileDataset } from './dataset.js';
+export { openDataset, DATASET_NAMES, type DatasetName } from './openDataset.js';
+export { planEpoch, samplesPerRank, type SamplerOptions, type SamplerPosition } from './sampler.js';
+export type { TransformSpec } from './transformSpec.js';
+export type { BadSample } from './batchFiller.js';

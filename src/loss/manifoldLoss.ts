@@ -1,0 +1,73 @@
+// The manifold distillation loss (fine-grained manifold distillation, NeurIPS 2022) over student/teacher layer
+// pairs, computed natively (native/loss/). The training step calls the C++ entry directly; this face serves tests,
+// benchmarks and tools that hold features in typed arrays.
+import { manifoldLossNative, type FeatureArray, type RawManifoldLossResult } from '../native/index.js';
+
+/** Token features of one layer: row-major [B, N, d]. */
+export interface LayerFeatures {
+  data: FeatureArray;
+  shape: [number, number, number];
+}
+
+export interface LayerPair {
+  student: LayerFeatures;
+  teacher: LayerFeatures;
+}
+
+export interface ManifoldLossOptions {
+  /** Weights of the inter-sample, intra-sample and random-row terms (official defaults 0.1, 4, 0.2). */
+  wSample?: number;
+  wPatch?: number;
+  wRand?: number;
+  /** Scales all three terms. */
+  beta?: number;
+  /** Rows drawn for the random term; K >= B*N is clamped to B*N. */
+  k?: number;
+  /** Merge both token grids to a common square grid of at most this many tokens (0 = off). */
+  maxPatchNum?: number;
+  /** Seed of the generator that draws the random rows (same seed, same rows). Ignored when `perms` is given. */
+  seed?: number;
+  /** The random rows of each pair (min(K, B*N) distinct indices into the B*N token rows). */
+  perms?: (BigInt64Array | number[])[];
+  /** 'fused' (default): tiled kernels; 'naive': plain ATen ops under autograd, the reference. */
+  impl?: 'fused' | 'naive';
+  /** Compute dtype (inputs are converted); defaults to the arrays' own precision. */
+  dtype?: 'float32' | 'float64' | 'bfloat16';
+  device?: 'cpu' | 'cuda';
+  /** 'none' (default): values only; 'compute': also run backward and report gradient norms; 'return': also return the gradients. */
+  grad?: 'none' | 'compute' | 'return';
+  /** Differentiate upstream[0]*sample + upstream[1]*patch + upstream[2]*rand instead of total. */
+  upstream?: [number, number, number];
+}
+
+export interface ManifoldLossTerms {
+  /** The weighted terms, averaged over the pairs and scaled by beta; total is their sum. */
+  sample: number;
+  patch: number;
+  rand: number;
+  total: number;
+  /** The random rows each pair used. */
+  perms: BigInt64Array[];
+  /** Squared L2 norm of d total / d student features, per pair (grad 'compute' or 'return'). */
+  gradNormSq?: number[];
+  /** d total / d student features, per pair, shaped like the student features (grad 'return'). */
+  gradStudent?: FeatureArray[];
+}
+
+export const MANIFOLD_DEFAULTS = { wSample: 0.1, wPatch: 4, wRand: 0.2, beta: 1, k: 192, maxPatchNum: 0 } as const;
+
+/** Always settles through the promise: argument errors reject too (with their MDISTILL_* code). */
+export async function manifoldLoss(pairs: LayerPair[], options: ManifoldLossOptions = {}): Promise<ManifoldLossTerms> {
+  const { grad = 'none', ...rest } = options;
+  const result: RawManifoldLossResult = await manifoldLossNative({
+    ...MANIFOLD_DEFAULTS,
+    ...rest,
+    student: pairs.map((p) => p.student.data),
+    studentShapes: pairs.map((p) => p.student.shape),
+    teacher: pairs.map((p) => p.teacher.data),
+    teacherShapes: pairs.map((p) => p.teacher.shape),
+    backward: grad !== 'none',
+    returnGrad: grad === 'return',
+  });
+  return result;
+}

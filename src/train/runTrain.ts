@@ -1,0 +1,150 @@
+// `mdistill train`: resolves the teacher (a weights file, or one trained first and reused on the next run),
+// optionally trains a from-scratch baseline, distils the student, and prints the comparison table.
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { TrainConfig } from '../config/schema.js';
+import { checkLayerPairs, configToYaml } from '../config/resolveConfig.js';
+import { resolveModel, type ModelConfig } from '../model/modelConfig.js';
+import { NativeModel } from '../model/nativeModel.js';
+import { loadWeightsFile } from '../model/loadWeights.js';
+import { JsonlWriter } from '../log/jsonlWriter.js';
+import type { EvalResult } from '../log/records.js';
+import { writeReport } from '../log/report.js';
+import { evaluateModel, trainStage, type StageResult } from './trainStage.js';
+import { openDataSources, type DataSources } from './dataSources.js';
+import { StopSignal } from './stopSignal.js';
+
+export interface TrainOutcome {
+  exitCode: number;
+  rows: { name: string; acc1: number; acc5: number }[];
+}
+
+function modelFor(name: string, overrides: Record<string, unknown>, config: TrainConfig, data: DataSources): ModelConfig {
+  return resolveModel(name, {
+    ...(overrides as Partial<ModelConfig>),
+    imgSize: config['input-size'],
+    inChans: data.channels,
+    numClasses: data.classes.length,
+  });
+}
+
+function teacherDone(dir: string, epochs: number): boolean {
+  const stateFile = path.join(dir, 'checkpoint-last', 'state.json');
+  if (!existsSync(stateFile) || !existsSync(path.join(dir, 'checkpoint-best', 'model.safetensors'))) return false;
+  try {
+    const state = JSON.parse(readFileSync(stateFile, 'utf8')) as { epoch: number };
+    return state.epoch >= epochs;
+  } catch {
+    return false;
+  }
+}
+
+async function resolveTeacher(config: TrainConfig, data: DataSources, stop: StopSignal, log: (m: string) => void): Promise<{ teacher: NativeModel | null; result?: StageResult }> {
+  if (config['distillation-type'] === 'none') return { teacher: null };
+  const teacherConfig = modelFor(config['teacher-model'], config['teacher-overrides'], config, data);
+  checkLayerPairs(config, modelFor(config.model, config['model-overrides'], config, data).depth, teacherConfig.depth);
+  const teacherPath = config['teacher-path'];
+  if (teacherPath === null) {
+    throw new Error(`distillation-type '${config['distillation-type']}' needs a teacher: --teacher-path <timm safetensors>, ` +
+      `or --teacher-path train --teacher-epochs N to train one first (or --distillation-type none)`);
+  }
+  if (teacherPath !== 'train') {
+    const teacher = new NativeModel(teacherConfig);
+    await loadWeightsFile(teacher, teacherPath);
+    return { teacher };
+  }
+  const dir = path.join(config['output-dir'], 'teacher');
+  const best = path.join(dir, 'checkpoint-best', 'model.safetensors');
+  if (teacherDone(dir, config['teacher-epochs'])) {
+    log(`reusing the teacher trained earlier: ${best}`);
+    const teacher = new NativeModel(teacherConfig);
+    await loadWeightsFile(teacher, best);
+    return { teacher };
+  }
+  if (config['teacher-epochs'] < 1) throw new Error(`--teacher-path train needs --teacher-epochs >= 1`);
+  const teacherRun: TrainConfig = {
+    ...config, epochs: config['teacher-epochs'], 'distillation-type': 'none', model: config['teacher-model'],
+    'model-overrides': config['teacher-overrides'],
+  };
+  const resume = existsSync(path.join(dir, 'checkpoint-last', 'state.json')) ? path.join(dir, 'checkpoint-last') : null;
+  const result = await trainStage({ label: 'teacher', dir, config: teacherRun, student: teacherConfig, teacher: null, train: data.train, val: data.val, stop, resume });
+  if (result.stoppedBy) return { teacher: null, result };
+  const teacher = new NativeModel(teacherConfig);
+  await loadWeightsFile(teacher, best);
+  return { teacher, result };
+}
+
+/** Warns loudly when the teacher is near chance on a slice of val: a wrong checkpoint or normalisation. */
+async function checkTeacher(teacher: NativeModel, config: TrainConfig, data: DataSources, log: JsonlWriter): Promise<EvalResult> {
+  const r = await evaluateModel(teacher, data.valSlice(config['teacher-check']));
+  const chance = 100 / data.classes.length;
+  const warning = r.acc1 < 2 * chance
+    ? `the teacher's top-1 on ${r.samples} validation images is ${r.acc1.toFixed(1)}%, near chance (${chance.toFixed(1)}%): ` +
+      'check --teacher-path, --teacher-model and the input normalisation before spending compute'
+    : undefined;
+  log.append({ kind: 'teacher', time: new Date().toISOString(), eval: r, chance, ...(warning ? { warning } : {}) });
+  if (warning) process.stderr.write(`\n!!! WARNING: ${warning}\n\n`);
+  return r;
+}
+
+export async function runTrain(config: TrainConfig): Promise<TrainOutcome> {
+  const outDir = config['output-dir'];
+  await mkdir(outDir, { recursive: true });
+  await writeFile(path.join(outDir, 'config.yaml'), configToYaml(config));
+  const stop = new StopSignal().install();
+  const say = (m: string) => process.stderr.write(`${m}\n`);
+  const data = await openDataSources(config);
+  try {
+    await data.writeClasses(outDir);
+    const rows: TrainOutcome['rows'] = [];
+    const { teacher, result: teacherResult } = await resolveTeacher(config, data, stop, say);
+    if (stop.requested) return stopped(stop, 'run the same command again: the teacher resumes from its checkpoint-last');
+    const studentConfig = modelFor(config.model, config['model-overrides'], config, data);
+    const log = new JsonlWriter(path.join(outDir, 'log.jsonl'));
+    if (teacher) {
+      const t = teacherResult?.final ?? (config['teacher-check'] > 0 ? await checkTeacher(teacher, config, data, log) : undefined);
+      if (teacherResult && config['teacher-check'] > 0) await checkTeacher(teacher, config, data, log);
+      if (t) rows.push({ name: `teacher (${config['teacher-model']})`, acc1: t.acc1, acc5: t.acc5 });
+    }
+    log.close();
+    if (config['compare-scratch'] && teacher) {
+      const scratch = await trainStage({
+        label: 'scratch', dir: path.join(outDir, 'scratch'), config: { ...config, 'distillation-type': 'none' }, student: studentConfig,
+        teacher: null, train: data.train, val: data.val, stop,
+      });
+      if (scratch.stoppedBy) return stopped(stop, 'run the same command again (the baseline restarts; the teacher is reused)');
+      rows.push(rowOf('student from scratch', scratch));
+    }
+    const main = await trainStage({
+      label: 'student', dir: outDir, config, student: studentConfig, teacher, train: data.train, val: data.val, stop, resume: config.resume,
+    });
+    if (main.stoppedBy) {
+      return stopped(stop, `mdistill train --config ${path.join(outDir, 'config.yaml')} --resume ${path.join(outDir, 'checkpoint-last')}`);
+    }
+    rows.push(rowOf(teacher ? `student, ${config['distillation-type']} KD + manifold` : 'student (no teacher)', main));
+    const report = await writeReport(outDir);
+    printTable(rows);
+    say(`report: ${report.path}`);
+    return { exitCode: 0, rows };
+  } finally {
+    stop.uninstall();
+    await data.close();
+  }
+}
+
+function rowOf(name: string, r: StageResult): TrainOutcome['rows'][number] {
+  const best = r.finalEma && r.final && r.finalEma.acc1 > r.final.acc1 ? r.finalEma : r.final;
+  return { name: best === r.finalEma ? `${name} (EMA)` : name, acc1: best?.acc1 ?? NaN, acc5: best?.acc5 ?? NaN };
+}
+
+function stopped(stop: StopSignal, howToResume: string): TrainOutcome {
+  process.stderr.write(`stopped by ${stop.requested}; checkpoint-last is saved. To resume: ${howToResume}\n`);
+  return { exitCode: stop.exitCode, rows: [] };
+}
+
+export function printTable(rows: TrainOutcome['rows']): void {
+  const width = Math.max(...rows.map((r) => r.name.length), 5);
+  console.log(`${'model'.padEnd(width)}  top-1   top-5`);
+  for (const r of rows) console.log(`${r.name.padEnd(width)}  ${r.acc1.toFixed(2).padStart(5)}%  ${r.acc5.toFixed(2).padStart(5)}%`);
+}

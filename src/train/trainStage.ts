@@ -1,0 +1,187 @@
+// One training run of one student: epochs of native steps fed by the data pipeline, per-epoch eval of the student
+// and its EMA, log.jsonl, atomic checkpoints, exact resume, and a clean stop on SIGINT/SIGTERM.
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { TrainConfig } from '../config/schema.js';
+import type { ModelConfig } from '../model/modelConfig.js';
+import { NativeModel } from '../model/nativeModel.js';
+import { loadStateDict, stateDictOf, timmMetadata } from '../model/loadWeights.js';
+import { JsonlWriter } from '../log/jsonlWriter.js';
+import type { EvalResult, LossTerms } from '../log/records.js';
+import { Progress } from '../log/progress.js';
+import { readCheckpoint, writeCheckpoint, type CheckpointState } from './checkpoint.js';
+import { learningRate, scaledLr } from './lrSchedule.js';
+import { NativeTrainer, evaluateBatch } from './nativeTrainer.js';
+import type { StopSignal } from './stopSignal.js';
+import type { EvalBatchSource, TrainBatchSource } from './batchSource.js';
+
+export interface StageSpec {
+  /** Short name in progress lines: 'teacher', 'scratch', 'student'. */
+  label: string;
+  dir: string;
+  config: TrainConfig;
+  student: ModelConfig;
+  /** null trains without a teacher (distillation-type is then treated as none). */
+  teacher: NativeModel | null;
+  train: TrainBatchSource;
+  val: EvalBatchSource;
+  stop: StopSignal;
+  /** A checkpoint directory to continue from exactly. */
+  resume?: string | null;
+  /** Global batch (batch-size × world size), for the lr scaling. */
+  globalBatch?: number;
+}
+
+export interface StageResult {
+  dir: string;
+  student: NativeModel;
+  ema: NativeModel | null;
+  best: { epoch: number; acc1: number };
+  final?: EvalResult;
+  finalEma?: EvalResult;
+  stoppedBy?: NodeJS.Signals;
+  seconds: number;
+}
+
+export async function evaluateModel(model: NativeModel, val: EvalBatchSource): Promise<EvalResult> {
+  let correct1 = 0, correct5 = 0, count = 0, lossSum = 0;
+  for await (const batch of val.batches()) {
+    try {
+      const r = await evaluateBatch(model, batch.images, batch.shape, batch.labels);
+      correct1 += r.correct1;
+      correct5 += r.correct5;
+      count += r.count;
+      lossSum += r.lossSum;
+    } finally {
+      batch.release();
+    }
+  }
+  if (count === 0) throw new Error('the validation set is empty');
+  return { acc1: (100 * correct1) / count, acc5: (100 * correct5) / count, loss: lossSum / count, samples: count };
+}
+
+function now(): string {
+  return new Date().toISOString();
+}
+
+export async function trainStage(spec: StageSpec): Promise<StageResult> {
+  const { config, train, val, stop } = spec;
+  const started = Date.now();
+  await mkdir(spec.dir, { recursive: true });
+  const kd = spec.teacher ? config['distillation-type'] : 'none';
+  const student = new NativeModel(spec.student, { dropPathRate: config['drop-path'], seed: config.seed });
+  const ema = config['model-ema'] ? new NativeModel(spec.student, { seed: config.seed }) : null;
+  const trainer = new NativeTrainer(student, spec.teacher, ema, {
+    kd, alpha: config['distillation-alpha'], beta: config['distillation-beta'], tau: config['distillation-tau'],
+    wSample: config['w-sample'], wPatch: config['w-patch'], wRand: config['w-rand'], K: config.K,
+    maxPatchNum: config['max-patch-num'], manifoldImpl: config['manifold-impl'], sIds: config['s-id'], tIds: config['t-id'],
+    clipGrad: config['clip-grad'] ?? 0, emaDecay: config['model-ema-decay'], amp: config.amp, seed: config.seed,
+    weightDecay: config['weight-decay'],
+  });
+  const metadata = timmMetadata(spec.student);
+  const stepsPerEpoch = train.batchesPerEpoch;
+  const schedule = {
+    baseLr: scaledLr(config.lr, spec.globalBatch ?? config['batch-size']),
+    warmupLr: config['warmup-lr'],
+    minLr: config['min-lr'],
+    warmupSteps: Math.round(config['warmup-epochs'] * stepsPerEpoch),
+    totalSteps: config.epochs * stepsPerEpoch,
+  };
+
+  let state: CheckpointState = {
+    epoch: 0, step: 0, batchInEpoch: 0, bestAcc1: -1, bestEpoch: -1,
+    config: config as unknown as Record<string, unknown>, studentMetadata: metadata, worldSize: 1, version: 1,
+  };
+  if (spec.resume) {
+    const ckpt = await readCheckpoint(spec.resume);
+    loadStateDict(student, ckpt.model, { source: path.join(spec.resume, 'model.safetensors') });
+    if (ema && ckpt.ema) loadStateDict(ema, ckpt.ema, { source: path.join(spec.resume, 'ema.safetensors') });
+    trainer.loadOptimizerState(ckpt.optimizer, ckpt.state.step);
+    state = { ...ckpt.state, config: state.config };
+  } else if (ema) {
+    trainer.resetEma();
+  }
+
+  const log = new JsonlWriter(path.join(spec.dir, 'log.jsonl'));
+  const progress = new Progress();
+  const saveCheckpoint = async (name: 'checkpoint-last' | 'checkpoint-best') => {
+    const opt = trainer.optimizerState();
+    await writeCheckpoint(path.join(spec.dir, name), {
+      model: stateDictOf(student), ema: ema ? stateDictOf(ema) : undefined, optimizer: opt.tensors, state,
+    });
+  };
+
+  let final: EvalResult | undefined;
+  let finalEma: EvalResult | undefined;
+  try {
+    for (let epoch = state.epoch; epoch < config.epochs; epoch++) {
+      const epochStart = Date.now();
+      let seen = 0, lossSum = 0, correct = 0, batchesThisRun = 0;
+      let windowStart = Date.now(), windowImages = 0;
+      for await (const batch of train.batches(epoch, state.batchInEpoch)) {
+        let terms;
+        try {
+          const lr = learningRate(state.step, schedule);
+          terms = await trainer.step(batch, lr, state.step);
+          const b = batch.shape[0];
+          seen += b;
+          windowImages += b;
+          lossSum += terms.total * b;
+          correct += terms.correct;
+          batchesThisRun++;
+          state.step++;
+          state.batchInEpoch++;
+          const elapsed = (Date.now() - windowStart) / 1000;
+          const imgPerS = elapsed > 0 ? windowImages / elapsed : 0;
+          const loss: LossTerms = { total: terms.total, base: terms.base, kd: terms.kd, sample: terms.sample, patch: terms.patch, rand: terms.rand };
+          if (state.step % config['log-every'] === 0) {
+            await log.append({ kind: 'step', time: now(), epoch, step: state.step, lr, loss, imgPerS });
+            windowStart = Date.now();
+            windowImages = 0;
+          }
+          progress.update({
+            label: spec.label, epoch, epochs: config.epochs, batch: state.batchInEpoch, batches: stepsPerEpoch, imgPerS,
+            terms: kd === 'none' ? { loss: terms.total } : { loss: terms.total, kd: terms.kd, patch: terms.patch, sample: terms.sample, rand: terms.rand },
+          });
+        } finally {
+          batch.release();
+        }
+        if (stop.requested) break;
+      }
+      if (stop.requested) {
+        progress.done();
+        state.epoch = epoch;
+        await saveCheckpoint('checkpoint-last');
+        return { dir: spec.dir, student, ema, best: { epoch: state.bestEpoch, acc1: state.bestAcc1 }, stoppedBy: stop.requested, seconds: (Date.now() - started) / 1000 };
+      }
+      progress.done();
+      final = await evaluateModel(student, val);
+      finalEma = ema ? await evaluateModel(ema, val) : undefined;
+      state.epoch = epoch + 1;
+      state.batchInEpoch = 0;
+      const seconds = (Date.now() - epochStart) / 1000;
+      await log.append({
+        kind: 'epoch', time: now(), epoch, step: state.step, seconds, imgPerS: seen / Math.max(seconds, 1e-9),
+        train: { loss: lossSum / Math.max(seen, 1), acc1: (100 * correct) / Math.max(seen, 1) }, eval: final, evalEma: finalEma,
+      });
+      const acc = Math.max(final.acc1, finalEma?.acc1 ?? -1);
+      const isBest = acc > state.bestAcc1;
+      if (isBest) {
+        state.bestAcc1 = acc;
+        state.bestEpoch = epoch;
+      }
+      await saveCheckpoint('checkpoint-last');
+      if (isBest) await saveCheckpoint('checkpoint-best');
+      process.stderr.write(
+        `${spec.label} epoch ${epoch + 1}/${config.epochs}: top-1 ${final.acc1.toFixed(2)}%` +
+          (finalEma ? ` (EMA ${finalEma.acc1.toFixed(2)}%)` : '') + `, ${batchesThisRun} steps in ${seconds.toFixed(1)} s\n`,
+      );
+    }
+  } catch (err) {
+    progress.done();
+    throw err;
+  }
+  const seconds = (Date.now() - started) / 1000;
+  await log.append({ kind: 'summary', time: now(), seconds, best: { epoch: state.bestEpoch, acc1: state.bestAcc1 }, final: { eval: final, evalEma: finalEma }, badSamples: train.badSamples() });
+  return { dir: spec.dir, student, ema, best: { epoch: state.bestEpoch, acc1: state.bestAcc1 }, final, finalEma, seconds };
+}

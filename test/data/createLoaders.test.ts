@@ -1,0 +1,63 @@
+import { existsSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { createLoaders } from '../../src/data/createLoaders.js';
+import { FASHION_MNIST_DIR } from '../../src/data/idxDataset.js';
+
+describe('createLoaders', () => {
+  it('builds DeiT-recipe train and eval loaders for a synthetic 32 px set upscaled to 48', async () => {
+    const L = await createLoaders({
+      dataset: 'synthetic', synthetic: { length: 40, numClasses: 4, height: 32, width: 32, channels: 3, seed: 2 },
+      inputSize: 48, batchSize: 8, mixup: 0.8, cutmix: 1, smoothing: 0.1, aa: 'rand-m9-mstd0.5-inc1', reprob: 0.25,
+      repeatedAug: true, seed: 1, workers: 0,
+    });
+    try {
+      expect(L.transforms.train).toMatchObject({ kind: 'deit', size: 48, autoAugment: 'rand-m9-mstd0.5-inc1', reprob: 0.25 });
+      expect(L.numClasses).toBe(4);
+      expect(L.train.batchesPerEpoch).toBe(5);
+      for await (const b of L.train.epoch(0)) {
+        expect(b.shape).toEqual([8, 3, 48, 48]);
+        expect(b.targets!.length).toBe(32);
+        b.release();
+        break;
+      }
+      expect(L.eval.batchesPerEpoch).toBe(4);
+      let seen = 0;
+      for await (const b of L.eval.epoch(0)) {
+        seen += b.shape[0];
+        expect(b.targets).toBeUndefined();
+        b.release();
+      }
+      expect(seen).toBe(40);
+    } finally {
+      await L.close();
+    }
+  });
+
+  it.runIf(existsSync(FASHION_MNIST_DIR))('Fashion-MNIST at 28 px uses the small-image recipe and its own statistics', async () => {
+    const L = await createLoaders({
+      dataset: 'fashion-mnist', inputSize: 28, channels: 1, batchSize: 64, mixup: 0, cutmix: 0, smoothing: 0, aa: 'none',
+      reprob: 0, repeatedAug: false, seed: 0, workers: 0, rank: 1, worldSize: 2,
+    });
+    try {
+      expect(L.transforms.train).toMatchObject({ kind: 'small', padding: 4, mean: [0.286], std: [0.353] });
+      expect(L.classes[0]).toBe('T-shirt/top');
+      expect(L.train.samplesPerEpoch).toBe(30000);
+      expect(L.eval.samplesPerEpoch).toBe(10000);
+      for await (const b of L.train.epoch(0)) {
+        expect(b.shape).toEqual([64, 1, 28, 28]);
+        expect(b.targets).toBeUndefined();
+        b.release();
+        break;
+      }
+    } finally {
+      await L.close();
+    }
+  });
+
+  it('says where it looked when the data set is missing', async () => {
+    await expect(createLoaders({
+      dataset: 'imagefolder', dataPath: '/nonexistent/imagenet', inputSize: 224, batchSize: 8, mixup: 0, cutmix: 0,
+      smoothing: 0, aa: '', reprob: 0, repeatedAug: false, seed: 0, workers: 0,
+    })).rejects.toThrow(/\/nonexistent\/imagenet\/train is not a directory.*--data-path/s);
+  });
+});

@@ -1,0 +1,55 @@
+// Every preset's graph, at a small image size with random weights, runs in onnxruntime with a dynamic batch.
+import { describe, expect, it } from 'vitest';
+import type { TensorEntry } from '../../src/io/safetensors.js';
+import { buildOnnxModel } from '../../src/export/onnxModel.js';
+import { MODEL_PRESETS, resolveModel, type ModelConfig } from '../../src/model/modelConfig.js';
+import { assertStateDictFits } from '../../src/model/timmStateShapes.js';
+import { maxAbsDiff, randomState, runOnnx } from './fixtures.js';
+
+/**
+ * Independent forwards to compare the ONNX logits with. Empty until the native models land; then add e.g.
+ *   { name: 'native', logits: async (config, state, input, dims) => (await nativeForward(config, state, input, dims)).logits }
+ * and every preset below is checked against it (within `tolerance`).
+ */
+interface Reference {
+  name: string;
+  tolerance: number;
+  logits: (config: ModelConfig, state: Map<string, TensorEntry>, input: Float32Array, dims: number[]) => Promise<Float32Array>;
+}
+const references: Reference[] = [];
+
+/** Small but true to the preset: its width, heads and class; 2 blocks (1 class-attention block), 32 px, patch 8. */
+function smallConfig(preset: string): ModelConfig {
+  const base = MODEL_PRESETS[preset];
+  return resolveModel(preset, { imgSize: 32, patchSize: 8, depth: 2, numClasses: 7, depthTokenOnly: base.arch === 'cait' ? 1 : 0 });
+}
+
+function randomImages(n: number, config: ModelConfig, seed: number): Float32Array {
+  const size = n * config.inChans * config.imgSize * config.imgSize;
+  return Float32Array.from({ length: size }, (_, i) => Math.sin(i * 0.37 + seed) * 1.5);
+}
+
+describe.each(Object.keys(MODEL_PRESETS))('preset %s', (preset) => {
+  it('exports a graph with logits [N, classes]; batch rows do not mix', async () => {
+    const config = smallConfig(preset);
+    const state = randomState(config, 7);
+    assertStateDictFits(config, state, 'random', preset);
+    const onnx = buildOnnxModel(config, state);
+    const image = [config.inChans, config.imgSize, config.imgSize];
+    const per = image.reduce((a, b) => a * b, 1);
+    const batch = randomImages(3, config, 1);
+    const out3 = await runOnnx(onnx, batch, [3, ...image]);
+    expect(out3.dims).toEqual([3, config.numClasses]);
+    expect(out3.data.every(Number.isFinite)).toBe(true);
+    // The dynamic batch axis: each row equals the image run alone, and the rows differ.
+    for (let i = 0; i < 3; i++) {
+      const single = await runOnnx(onnx, batch.slice(i * per, (i + 1) * per), [1, ...image]);
+      expect(maxAbsDiff(single.data, out3.data.subarray(i * config.numClasses, (i + 1) * config.numClasses))).toBeLessThan(1e-5);
+    }
+    expect(maxAbsDiff(out3.data.subarray(0, config.numClasses), out3.data.subarray(config.numClasses, 2 * config.numClasses))).toBeGreaterThan(1e-3);
+    for (const ref of references) {
+      const expected = await ref.logits(config, state, batch, [3, ...image]);
+      expect(maxAbsDiff(out3.data, expected), `vs ${ref.name}`).toBeLessThan(ref.tolerance);
+    }
+  });
+});

@@ -1,0 +1,135 @@
+// Opens the report in headless Chromium: every chart must render its data marks, with no console errors,
+// no network requests and no script running (the config holds HTML that must stay text).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { chromium, type Browser } from 'playwright-core';
+import { writeReport } from '../../src/log/report.js';
+import { makeSyntheticRun } from './syntheticRun.js';
+
+const CHROMIUM = process.env.MDISTILL_CHROMIUM ?? '/usr/bin/chromium';
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+interface ChartInBrowser {
+  id: string;
+  empty: boolean;
+  points: number;
+  series: number;
+  svgs: number;
+  width: number;
+  height: number;
+  linePaths: number;
+  lineLength: number;
+  symbols: number;
+  noData: string;
+}
+
+let browser: Browser | undefined;
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(
+      `headless Chromium is needed for the report's browser test but ${CHROMIUM} does not exist. ` +
+        'Install it with `sudo apt-get install -y chromium` (Debian package "chromium"), or point $MDISTILL_CHROMIUM at a Chromium binary.',
+    );
+  }
+  // launch() gives every browser a fresh temporary profile (user-data-dir) and removes it on close.
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true });
+});
+
+afterAll(async () => {
+  await browser?.close();
+});
+
+async function openReport(runDir: string) {
+  const { path: file } = await writeReport(runDir);
+  const page = await browser!.newPage();
+  const problems: string[] = [];
+  const requests: string[] = [];
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') problems.push(`console error: ${msg.text()}`);
+  });
+  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+  page.on('dialog', (d) => {
+    problems.push(`dialog: ${d.message()}`);
+    void d.dismiss();
+  });
+  const url = pathToFileURL(file).href;
+  await page.route('**/*', (route) => {
+    const u = route.request().url();
+    if (u === url) return route.continue();
+    requests.push(u);
+    return route.abort();
+  });
+  await page.goto(url, { waitUntil: 'load' });
+  const charts: ChartInBrowser[] = await page.$$eval('figure.chart', (figs) =>
+    figs.map((f) => {
+      const svg = f.querySelector('svg');
+      const box = svg?.getBoundingClientRect();
+      const lines = Array.from(f.querySelectorAll<SVGPathElement>('svg .mark-line.role-mark path'));
+      return {
+        id: f.getAttribute('data-chart') ?? '',
+        empty: f.hasAttribute('data-empty'),
+        points: Number(f.getAttribute('data-points')),
+        series: Number(f.getAttribute('data-series')),
+        svgs: f.querySelectorAll('svg').length,
+        width: box?.width ?? 0,
+        height: box?.height ?? 0,
+        linePaths: lines.length,
+        lineLength: lines.reduce((n, p) => n + p.getTotalLength(), 0),
+        symbols: f.querySelectorAll('svg .mark-symbol.role-mark path').length,
+        noData: f.querySelector('.no-data')?.textContent ?? '',
+      };
+    }),
+  );
+  const configText = await page.$eval('pre.config', (e) => e.textContent ?? '');
+  const scripts = await page.$$eval('script, img, iframe', (els) => els.length);
+  await page.close();
+  return { charts, problems, requests, configText, scripts };
+}
+
+describe('report in headless Chromium', () => {
+  it('renders every chart with its data marks, with no console errors or network', async () => {
+    const { dir } = makeSyntheticRun({ epochs: 3, stepsPerEpoch: 40, logEvery: 4 });
+    const r = await openReport(dir);
+    expect(r.problems).toEqual([]);
+    expect(r.requests).toEqual([]);
+    expect(r.scripts).toBe(0);
+    expect(r.charts.map((c) => c.id)).toEqual([
+      'loss-total', 'loss-base', 'loss-kd', 'loss-sample', 'loss-patch', 'loss-rand', 'lr', 'throughput', 'acc1', 'acc5', 'epoch-loss',
+    ]);
+    for (const c of r.charts) {
+      expect(c.empty, c.id).toBe(false);
+      expect(c.svgs, c.id).toBe(1);
+      expect(c.width, c.id).toBeGreaterThan(100);
+      expect(c.height, c.id).toBeGreaterThan(100);
+      expect(c.linePaths, c.id).toBe(c.series);
+      expect(c.lineLength, c.id).toBeGreaterThan(50);
+      expect(c.symbols, c.id).toBe(c.points);
+      expect(c.points, c.id).toBeGreaterThan(1);
+    }
+    // The config's HTML stayed text.
+    expect(r.configText).toContain(`weights: "/data/teacher <script>alert('x')</script> & more.safetensors"`);
+    expect(r.configText).toContain('note: "</pre><img src=x onerror=alert(1)>"');
+  });
+
+  it('shows a "no data" note for charts a young run cannot draw yet', async () => {
+    const { dir } = makeSyntheticRun({ epochs: 2, stepsPerEpoch: 20, logEvery: 5, finished: false, evaluate: false });
+    const r = await openReport(dir);
+    expect(r.problems).toEqual([]);
+    const byId = new Map(r.charts.map((c) => [c.id, c]));
+    expect(byId.get('acc5')).toMatchObject({ empty: true, svgs: 0, noData: 'No evaluation in the logged epochs.' });
+    // Train accuracy is there without eval.
+    expect(byId.get('acc1')).toMatchObject({ empty: false, series: 1, linePaths: 1, symbols: 2 });
+    expect(byId.get('loss-kd')).toMatchObject({ empty: false, linePaths: 1, symbols: 8 });
+  });
+});
