@@ -12,6 +12,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   mdistill::RegisterPosEmbedResample(env, exports);
   mdistill::RegisterBatchedMatmulCheck(env, exports);
   mdistill::RegisterManifoldLoss(env, exports);
+  mdistill::RegisterTrainer(env, exports);
+  mdistill::RegisterEvaluateBatch(env, exports);
   return exports;
 }
 }  // namespace

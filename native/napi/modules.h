@@ -10,4 +10,6 @@ void RegisterModel(Napi::Env env, Napi::Object exports);
 void RegisterPosEmbedResample(Napi::Env env, Napi::Object exports);
 void RegisterBatchedMatmulCheck(Napi::Env env, Napi::Object exports);
 void RegisterManifoldLoss(Napi::Env env, Napi::Object exports);
+void RegisterTrainer(Napi::Env env, Napi::Object exports);
+void RegisterEvaluateBatch(Napi::Env env, Napi::Object exports);
 }  // namespace mdistill

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { registerExportCommand } from './export.js';
 import { registerInfoCommand } from './info.js';
 import { registerReportCommand } from './report.js';
+import { registerTrainCommand } from './train.js';
 import { packageRoot } from '../native/loader.js';
 import path from 'node:path';
 
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
     .version(version())
     .showHelpAfterError()
     .exitOverride();
+  registerTrainCommand(program);
   registerInfoCommand(program);
   registerReportCommand(program);
   registerExportCommand(program);

@@ -1,6 +1,6 @@
 // Builds the train and eval loaders of a run from its data settings (DeiT's flag names in comments).
 import { DataLoader, defaultWorkerCount } from './dataLoader.js';
-import type { ImageDataset } from './dataset.js';
+import { subsetDataset, type ImageDataset } from './dataset.js';
 import { DATASET_STATS, IMAGENET_MEAN, IMAGENET_STD, channelStats } from './normalize.js';
 import { type DatasetName, openDataset } from './openDataset.js';
 import { type TransformSpec, deitEvalSpec, deitTrainSpec, smallEvalSpec, smallTrainSpec } from './transformSpec.js';
@@ -50,6 +50,9 @@ export interface DataConfig {
   prefetch?: number;
   /** Abort when more than this fraction of samples fails to load (default 0.001). */
   maxBadFraction?: number;
+  /** Use only the first N samples of each split (0 or unset: all). */
+  trainSubset?: number;
+  evalSubset?: number;
   /** For dataset 'synthetic'. */
   synthetic?: { length: number; numClasses: number; height: number; width: number; channels: 1 | 3; seed: number };
 }
@@ -85,10 +88,12 @@ function transformsFor(ds: ImageDataset, c: DataConfig): { train: TransformSpec;
 export async function createLoaders(c: DataConfig): Promise<Loaders> {
   const rank = c.rank ?? 0;
   const worldSize = c.worldSize ?? 1;
-  const [trainSet, evalSet] = await Promise.all([
+  const [fullTrain, fullEval] = await Promise.all([
     openDataset({ name: c.dataset, split: 'train', dataPath: c.dataPath, synthetic: c.synthetic }),
     openDataset({ name: c.dataset, split: 'val', dataPath: c.dataPath, synthetic: c.synthetic }),
   ]);
+  const trainSet = subsetDataset(fullTrain, c.trainSubset ?? 0);
+  const evalSet = subsetDataset(fullEval, c.evalSubset ?? 0);
   if (trainSet.classes.length !== evalSet.classes.length || trainSet.classes.some((k, i) => evalSet.classes[i] !== k)) {
     throw new RangeError(`the train split of ${trainSet.source} and the val split of ${evalSet.source} have different classes`);
   }

@@ -68,6 +68,12 @@ export function filePaths(ds: FileDataset): string[] {
 
 export type ImageDataset = MemoryDataset | FileDataset;
 
+/** The first `n` samples (all of them when n is 0 or at least the length); shares the underlying memory. */
+export function subsetDataset<T extends ImageDataset>(ds: T, n: number): T {
+  if (n <= 0 || n >= ds.length) return ds;
+  return { ...ds, length: n, labels: ds.labels.subarray(0, n) };
+}
+
 export type DatasetErrorCode = 'MDISTILL_DATASET_MISSING' | 'MDISTILL_BAD_DATASET' | 'MDISTILL_TOO_MANY_BAD_SAMPLES';
 
 /** The error of a dataset that is missing or malformed; `code` is stable. */

@@ -133,6 +133,59 @@ export interface RawManifoldLossResult {
   gradStudent?: FeatureArray[];
 }
 
+export interface RawTrainerOptions {
+  kd: 'none' | 'soft' | 'hard';
+  alpha: number;
+  beta: number;
+  tau: number;
+  wSample: number;
+  wPatch: number;
+  wRand: number;
+  K: number;
+  maxPatchNum: number;
+  manifoldImpl: 'fused' | 'naive';
+  sIds: number[];
+  tIds: number[];
+  /** <= 0: off */
+  clipGrad: number;
+  emaDecay: number;
+  amp: boolean;
+  seed: number;
+  weightDecay: number;
+  beta1?: number;
+  beta2?: number;
+  eps?: number;
+}
+
+/** total = (1−α)·base + α·kd + β·(sample + patch + rand); sample/patch/rand carry their w_* weights. */
+export interface RawStepTerms {
+  total: number;
+  base: number;
+  kd: number;
+  sample: number;
+  patch: number;
+  rand: number;
+  gradNorm: number;
+  /** Top-1 hits of the student's cls head (against the labels, or the soft targets' argmax). */
+  correct: number;
+}
+
+export interface RawTrainer {
+  step(images: Float32Array, shape: number[], labels: Int32Array | null, targets: Float32Array | null, lr: number, step: number): Promise<RawStepTerms>;
+  computeTerms(images: Float32Array, shape: number[], labels: Int32Array | null, targets: Float32Array | null, lr: number, step: number): Promise<RawStepTerms>;
+  optimizerState(): { steps: number; entries: RawWeight[] };
+  loadOptimizerState(entries: RawWeight[], steps: number): void;
+  noDecayNames(): string[];
+  resetEma(): void;
+}
+
+export interface RawEvalCounts {
+  correct1: number;
+  correct5: number;
+  count: number;
+  lossSum: number;
+}
+
 export interface MdistillAddon {
   runtimeInfo(): RawRuntimeInfo;
   /** Sets libtorch's intra-op thread count; returns the count now in effect. */
@@ -149,6 +202,10 @@ export interface MdistillAddon {
   resamplePosEmbed(data: Float32Array, shape: number[], newGrid: [number, number], numPrefixTokens: number): { data: Float32Array; shape: number[] };
   /** The manifold distillation loss over layer pairs, with optional student gradients. */
   manifoldLoss(args: RawManifoldLossArgs): Promise<RawManifoldLossResult>;
+  /** Owns the optimizer and EMA; runs distillation steps on a student, an optional teacher and an optional EMA model. */
+  Trainer: new (student: RawModel, teacher: RawModel | null, ema: RawModel | null, options: RawTrainerOptions) => RawTrainer;
+  /** Eval-mode forward: top-1/top-5 hits and the summed cross-entropy of one batch. */
+  evaluateBatch(model: RawModel, images: Float32Array, shape: number[], labels: Int32Array): Promise<RawEvalCounts>;
 }
 
 /** Error codes that native calls attach to the Errors they throw or reject with. */

@@ -2,7 +2,7 @@
 import { availableParallelism } from 'node:os';
 import type {
   GemmBenchmarkResult, MatmulProbeResult, MdistillAddon, NativeErrorCode, RawManifoldLossArgs, RawManifoldLossResult, RawModel, RawModelConfig,
-  RawRuntimeInfo,
+  RawRuntimeInfo, RawTrainer, RawTrainerOptions, RawEvalCounts,
 } from './addonTypes.js';
 import { defaultAddonCandidates, loadAddonFrom } from './loader.js';
 import { detectLoadedBlas, type BlasInfo } from './blas.js';
@@ -10,6 +10,7 @@ import { detectLoadedBlas, type BlasInfo } from './blas.js';
 export type {
   FeatureArray, GemmBenchmarkResult, MatmulProbeResult, NativeErrorCode, RawManifoldLossArgs, RawManifoldLossResult,
 } from './addonTypes.js';
+export type { RawTrainer, RawTrainerOptions, RawStepTerms, RawEvalCounts } from './addonTypes.js';
 export type { RawModel, RawModelConfig, RawForwardOptions, RawForwardResult, RawBlockOutput, RawParameterShape, RawWeight } from './addonTypes.js';
 export { AddonLoadError, classifyLoadFailure, loadAddonFrom, defaultAddonCandidates, type LoadAttempt } from './loader.js';
 export type { BlasInfo } from './blas.js';
@@ -85,4 +86,12 @@ export interface NativeError extends Error {
 export function isNativeError(err: unknown): err is NativeError {
   const code = err instanceof Error ? (err as Error & { code?: unknown }).code : undefined;
   return typeof code === 'string' && code.startsWith('MDISTILL_');
+}
+
+export function createRawTrainer(student: RawModel, teacher: RawModel | null, ema: RawModel | null, options: RawTrainerOptions): RawTrainer {
+  return new (addon().Trainer)(student, teacher, ema, options);
+}
+
+export function evaluateBatch(model: RawModel, images: Float32Array, shape: number[], labels: Int32Array): Promise<RawEvalCounts> {
+  return addon().evaluateBatch(model, images, shape, labels);
 }

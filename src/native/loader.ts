@@ -87,7 +87,8 @@ export function classifyLoadFailure(message: string): { kind: LoadFailureKind; r
 }
 
 const REQUIRED_EXPORTS: (keyof MdistillAddon)[] = [
-  'runtimeInfo', 'setNumThreads', 'matmulProbe', 'gemmBenchmark', 'manifoldLoss', 'Model', 'resamplePosEmbed', 'batchedMatmulCheck',
+  'runtimeInfo', 'setNumThreads', 'matmulProbe', 'gemmBenchmark', 'manifoldLoss', 'Model', 'resamplePosEmbed', 'batchedMatmulCheck', 'Trainer',
+  'evaluateBatch',
 ];
 
 /** Loads the first candidate that works; throws AddonLoadError listing every attempt otherwise. */

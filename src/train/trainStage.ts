@@ -68,13 +68,13 @@ export async function trainStage(spec: StageSpec): Promise<StageResult> {
   const { config, train, val, stop } = spec;
   const started = Date.now();
   await mkdir(spec.dir, { recursive: true });
-  const kd = spec.teacher ? config['distillation-type'] : 'none';
+  const kd = spec.teacher ? (config['distillation-type'] as 'none' | 'soft' | 'hard') : 'none';
   const student = new NativeModel(spec.student, { dropPathRate: config['drop-path'], seed: config.seed });
   const ema = config['model-ema'] ? new NativeModel(spec.student, { seed: config.seed }) : null;
   const trainer = new NativeTrainer(student, spec.teacher, ema, {
     kd, alpha: config['distillation-alpha'], beta: config['distillation-beta'], tau: config['distillation-tau'],
     wSample: config['w-sample'], wPatch: config['w-patch'], wRand: config['w-rand'], K: config.K,
-    maxPatchNum: config['max-patch-num'], manifoldImpl: config['manifold-impl'], sIds: config['s-id'], tIds: config['t-id'],
+    maxPatchNum: config['max-patch-num'], manifoldImpl: config['manifold-impl'] as 'fused' | 'naive', sIds: config['s-id'], tIds: config['t-id'],
     clipGrad: config['clip-grad'] ?? 0, emaDecay: config['model-ema-decay'], amp: config.amp, seed: config.seed,
     weightDecay: config['weight-decay'],
   });

@@ -1,0 +1,77 @@
+// The data pipeline as the trainer sees it: the run config mapped onto createLoaders, and its loaders mapped
+// onto the batch sources the training loop consumes.
+import { createLoaders, writeClassesJson, type DataConfig, type DatasetName, type Loaders } from '../data/index.js';
+import type { TrainConfig } from '../config/schema.js';
+import type { EvalBatch, EvalBatchSource, TrainBatchSource } from './batchSource.js';
+import { defaultThreads } from '../native/index.js';
+
+export interface DataSources {
+  train: TrainBatchSource;
+  val: EvalBatchSource;
+  /** About the first `n` validation images (whole batches). */
+  valSlice(n: number): EvalBatchSource;
+  classes: string[];
+  channels: 1 | 3;
+  writeClasses(dir: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+const DATASET_OF: Record<TrainConfig['data-set'], DatasetName> = {
+  'FASHION-MNIST': 'fashion-mnist', MNIST: 'mnist', CIFAR10: 'cifar10', CIFAR100: 'cifar100',
+  IMNET: 'imagefolder', IMAGEFOLDER: 'imagefolder', SYNTHETIC: 'synthetic',
+};
+
+export function dataConfigOf(config: TrainConfig): DataConfig {
+  const dataset = DATASET_OF[config['data-set'] as TrainConfig['data-set']];
+  const channels: 1 | 3 = dataset === 'fashion-mnist' || dataset === 'mnist' ? 1 : 3;
+  return {
+    dataset, dataPath: dataset === 'synthetic' ? undefined : config['data-path'], inputSize: config['input-size'], channels,
+    batchSize: config['batch-size'], mixup: config.mixup, cutmix: config.cutmix, mixupSwitchProb: config['mixup-switch-prob'],
+    smoothing: config.smoothing, aa: config.aa ?? 'none', colorJitter: config['color-jitter'], reprob: config.reprob,
+    repeatedAug: config['repeated-aug'], seed: config.seed, workers: config.workers ?? undefined,
+    nativeThreads: config.threads ?? defaultThreads(), maxBadFraction: config['max-bad-fraction'],
+    trainSubset: config['train-subset'], evalSubset: config['eval-subset'],
+    synthetic: dataset === 'synthetic'
+      ? { length: config['train-subset'] || 512, numClasses: 10, height: config['input-size'], width: config['input-size'], channels, seed: config.seed }
+      : undefined,
+  };
+}
+
+function evalSource(loaders: Loaders, limit: number): EvalBatchSource {
+  return {
+    async *batches(): AsyncIterable<EvalBatch> {
+      let seen = 0;
+      for await (const b of loaders.eval.epoch(0)) {
+        yield { images: b.images, shape: b.shape, labels: b.labels, release: () => b.release() };
+        seen += b.shape[0];
+        if (seen >= limit) return;
+      }
+    },
+  };
+}
+
+export async function openDataSources(config: TrainConfig): Promise<DataSources> {
+  const data = dataConfigOf(config);
+  const loaders = await createLoaders(data);
+  return {
+    train: {
+      batchesPerEpoch: loaders.train.batchesPerEpoch,
+      async *batches(epoch: number, startBatch: number) {
+        for await (const b of loaders.train.epoch(epoch, startBatch * data.batchSize)) {
+          yield b.targets
+            ? { images: b.images, shape: b.shape, targets: b.targets, release: () => b.release() }
+            : { images: b.images, shape: b.shape, labels: b.labels, release: () => b.release() };
+        }
+      },
+      badSamples: () => loaders.train.badSamples.count,
+    },
+    val: evalSource(loaders, Infinity),
+    valSlice: (n: number) => evalSource(loaders, n),
+    classes: loaders.classes,
+    channels: data.channels ?? 3,
+    writeClasses: async (dir: string) => {
+      await writeClassesJson(dir, loaders.classes);
+    },
+    close: () => loaders.close(),
+  };
+}
