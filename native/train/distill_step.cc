@@ -45,6 +45,14 @@ class CpuAutocast {
   bool previous_ = false;
 };
 
+// "nan" rather than the platform's "-nan", so the message reads the same everywhere.
+std::string Fmt(double v) {
+  if (std::isnan(v)) return "nan";
+  std::ostringstream s;
+  s << v;
+  return s.str();
+}
+
 double ClipGradNorm(const std::vector<at::Tensor>& params, double maxNorm) {
   at::NoGradGuard noGrad;
   std::vector<at::Tensor> norms;
@@ -167,8 +175,8 @@ StepTerms DistillStep::Run(const StepInput& input) {
   StepTerms terms = Scalars(f.total, f.base, f.kd, f.sample, f.patch, f.rand);
   if (!std::isfinite(terms.total)) {
     std::ostringstream msg;
-    msg << "non-finite loss at step " << input.step << ": total=" << terms.total << " base=" << terms.base << " kd=" << terms.kd
-        << " sample=" << terms.sample << " patch=" << terms.patch << " rand=" << terms.rand
+    msg << "non-finite loss at step " << input.step << ": total=" << Fmt(terms.total) << " base=" << Fmt(terms.base)
+        << " kd=" << Fmt(terms.kd) << " sample=" << Fmt(terms.sample) << " patch=" << Fmt(terms.patch) << " rand=" << Fmt(terms.rand)
         << ". Lower --lr, set --clip-grad, or check the inputs; the weights were not updated.";
     throw Error(codes::kNonFiniteLoss, msg.str());
   }
