@@ -42,7 +42,7 @@ export async function resolveWeightsFile(weights: string, options: { ema?: boole
       const others = present.filter((f) => f.endsWith('.safetensors'));
       throw new WeightsError('MDISTILL_BAD_ARGUMENT', `--weights ${weights}: the checkpoint directory has no ${name}` +
         (others.length ? ` (it holds ${others.join(', ')})` : ' and no other .safetensors file') +
-        (options.ema ? '. Drop --ema to export the raw model weights, or pick a checkpoint saved with an EMA.' : '. Pass a checkpoint directory such as runs/<name>/checkpoint-best, or a .safetensors file.'));
+        (options.ema ? '. Drop --ema to use the raw model weights, or pick a checkpoint saved with an EMA.' : '. Pass a checkpoint directory such as runs/<name>/checkpoint-best, or a .safetensors file.'));
     }
     return { file, dir: weights, kind: options.ema ? 'ema' : 'model' };
   }

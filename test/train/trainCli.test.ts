@@ -125,5 +125,12 @@ describe('quickstart (shortened)', () => {
       '--teacher-check', '128', '--no-compare-scratch', '--output-dir', out]);
     expect(again.status).toBe(0);
     expect(again.stderr).toContain('reusing the teacher trained earlier');
+
+    const evaluated = run(['eval', '--weights', path.join(out, 'checkpoint-best'), '--eval-subset', '256', '--json']);
+    expect(evaluated.status).toBe(0);
+    const result = JSON.parse(evaluated.stdout);
+    expect(result.samples).toBe(256);
+    expect(result.acc1).toBeGreaterThan(10);
+    expect(result.acc5).toBeGreaterThanOrEqual(result.acc1);
   });
 });
