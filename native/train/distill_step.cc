@@ -95,8 +95,12 @@ void DistillStep::ResetEma() {
   if (emaUpdater_) emaUpdater_->Reset();
 }
 
-DistillStep::Forward DistillStep::Compute(const StepInput& input, bool train) {
-  student_->CheckInput(input.images);
+DistillStep::Forward DistillStep::Compute(const StepInput& rawInput, bool train) {
+  student_->CheckInput(rawInput.images);
+  const at::Device device = student_->device();
+  StepInput input = rawInput;
+  input.images = rawInput.images.to(device);
+  input.targets = rawInput.targets.to(device);
   const bool useTeacher = teacher_ && options_.kd != KdType::kNone;
   const bool useManifold = useTeacher && options_.beta != 0 && !options_.sIds.empty() &&
                            (options_.wSample != 0 || options_.wPatch != 0 || options_.wRand != 0);

@@ -43,6 +43,8 @@ export interface RawModelConfig {
   distilled: boolean;
   depthTokenOnly: number;
   initValues: number;
+  /** Where the parameters live (default 'cpu'); 'cuda' needs a CUDA libtorch. */
+  device?: 'cpu' | 'cuda';
   /** Stochastic depth (training only): linear 0..rate over ViT blocks, constant over CaiT blocks. Default 0. */
   dropPathRate?: number;
   /** Seed of the random initialisation. Default 0. */

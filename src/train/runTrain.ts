@@ -50,7 +50,7 @@ async function resolveTeacher(config: TrainConfig, data: DataSources, stop: Stop
       `or --teacher-path train --teacher-epochs N to train one first (or --distillation-type none)`);
   }
   if (teacherPath !== 'train') {
-    const teacher = new NativeModel(teacherConfig);
+    const teacher = new NativeModel(teacherConfig, { device: config.device as 'cpu' | 'cuda' });
     await loadWeightsFile(teacher, teacherPath);
     return { teacher };
   }
@@ -58,7 +58,7 @@ async function resolveTeacher(config: TrainConfig, data: DataSources, stop: Stop
   const best = path.join(dir, 'checkpoint-best', 'model.safetensors');
   if (teacherDone(dir, config['teacher-epochs'])) {
     log(`reusing the teacher trained earlier: ${best}`);
-    const teacher = new NativeModel(teacherConfig);
+    const teacher = new NativeModel(teacherConfig, { device: config.device as 'cpu' | 'cuda' });
     await loadWeightsFile(teacher, best);
     return { teacher };
   }
@@ -70,7 +70,7 @@ async function resolveTeacher(config: TrainConfig, data: DataSources, stop: Stop
   const resume = existsSync(path.join(dir, 'checkpoint-last', 'state.json')) ? path.join(dir, 'checkpoint-last') : null;
   const result = await trainStage({ label: 'teacher', dir, config: teacherRun, student: teacherConfig, teacher: null, train: data.train, val: data.val, stop, resume });
   if (result.stoppedBy) return { teacher: null, result };
-  const teacher = new NativeModel(teacherConfig);
+  const teacher = new NativeModel(teacherConfig, { device: config.device as 'cpu' | 'cuda' });
   await loadWeightsFile(teacher, best);
   return { teacher, result };
 }

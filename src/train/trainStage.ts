@@ -69,8 +69,9 @@ export async function trainStage(spec: StageSpec): Promise<StageResult> {
   const started = Date.now();
   await mkdir(spec.dir, { recursive: true });
   const kd = spec.teacher ? (config['distillation-type'] as 'none' | 'soft' | 'hard') : 'none';
-  const student = new NativeModel(spec.student, { dropPathRate: config['drop-path'], seed: config.seed });
-  const ema = config['model-ema'] ? new NativeModel(spec.student, { seed: config.seed }) : null;
+  const device = config.device as 'cpu' | 'cuda';
+  const student = new NativeModel(spec.student, { dropPathRate: config['drop-path'], seed: config.seed, device });
+  const ema = config['model-ema'] ? new NativeModel(spec.student, { seed: config.seed, device }) : null;
   const trainer = new NativeTrainer(student, spec.teacher, ema, {
     kd, alpha: config['distillation-alpha'], beta: config['distillation-beta'], tau: config['distillation-tau'],
     wSample: config['w-sample'], wPatch: config['w-patch'], wRand: config['w-rand'], K: config.K,
