@@ -202,16 +202,7 @@ Napi::Value ModelWrap::GetWeights(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return Guarded(env, [&]() -> Napi::Value {
     std::lock_guard<std::mutex> lock(*mutex_);
-    const auto params = model_->NamedParameters();
-    auto out = Napi::Array::New(env, params.size());
-    for (size_t i = 0; i < params.size(); ++i) {
-      auto entry = Napi::Object::New(env);
-      entry.Set("name", params[i].first);
-      entry.Set("shape", ShapeToJs(env, params[i].second.sizes()));
-      entry.Set("data", ToFloat32Array(env, params[i].second));
-      out.Set(static_cast<uint32_t>(i), entry);
-    }
-    return out;
+    return NamedTensorsToJs(env, model_->NamedParameters());
   });
 }
 
@@ -283,17 +274,7 @@ Napi::Value ModelWrap::ParameterGradients(const Napi::CallbackInfo& info) {
           }
           return out;
         },
-        [](Napi::Env env, Grads& grads) -> Napi::Value {
-          auto out = Napi::Array::New(env, grads.size());
-          for (size_t i = 0; i < grads.size(); ++i) {
-            auto entry = Napi::Object::New(env);
-            entry.Set("name", grads[i].first);
-            entry.Set("shape", ShapeToJs(env, grads[i].second.sizes()));
-            entry.Set("data", ToFloat32Array(env, grads[i].second));
-            out.Set(static_cast<uint32_t>(i), entry);
-          }
-          return out;
-        },
+        [](Napi::Env env, Grads& grads) -> Napi::Value { return NamedTensorsToJs(env, grads); },
         {info[0], info[2]});
   });
 }

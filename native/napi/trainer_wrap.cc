@@ -51,18 +51,6 @@ Napi::Object TermsToJs(Napi::Env env, const train::StepTerms& t) {
   return out;
 }
 
-Napi::Array NamedTensorsToJs(Napi::Env env, const std::vector<std::pair<std::string, at::Tensor>>& entries) {
-  auto out = Napi::Array::New(env, entries.size());
-  for (size_t i = 0; i < entries.size(); ++i) {
-    auto e = Napi::Object::New(env);
-    e.Set("name", entries[i].first);
-    e.Set("shape", ShapeToJs(env, entries[i].second.sizes()));
-    e.Set("data", ToFloat32Array(env, entries[i].second));
-    out.Set(static_cast<uint32_t>(i), e);
-  }
-  return out;
-}
-
 class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
  public:
   static Napi::Function Define(Napi::Env env) {

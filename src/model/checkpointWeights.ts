@@ -4,16 +4,12 @@ import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { readSafetensors, type TensorEntry } from '../io/safetensors.js';
 import { fromTimm, resolveModel, toTimm, type ModelConfig } from './modelConfig.js';
+import { WeightsError } from './weightsError.js';
 
 export const MODEL_WEIGHTS_FILE = 'model.safetensors';
 export const EMA_WEIGHTS_FILE = 'ema.safetensors';
 
-export class WeightsError extends Error {
-  constructor(readonly code: 'MDISTILL_BAD_WEIGHTS' | 'MDISTILL_BAD_ARGUMENT', message: string) {
-    super(message);
-    this.name = 'WeightsError';
-  }
-}
+export { WeightsError };
 
 export interface CheckpointWeights {
   /** The safetensors file that was read. */
