@@ -2,6 +2,7 @@
 // JS thread; allReduce (sum of a Float64Array: metrics and eval counts) and barrier are promises too.
 #include "napi/process_group_wrap.h"
 
+#include <cstring>
 #include <mutex>
 
 #include "napi/errors.h"

@@ -2,10 +2,10 @@
 // a crashed peer, and resuming a 2-process checkpoint on 1 process.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { beforeAll, afterAll, describe, expect, test } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { readSafetensors, toFloat32 } from '../../src/io/safetensors.js';
 import { buildDist } from '../data/helpers.js';
-import { runArgs, startCli, startRanks, tmpRun, writeTeacher, type Exit } from './distRun.js';
+import { killStarted, runArgs, startCli, startRanks, tmpRun, writeTeacher, type Exit } from './distRun.js';
 
 const tmp = tmpRun('dp');
 const teacher = path.join(tmp.dir, 'teacher.safetensors');
@@ -14,7 +14,11 @@ beforeAll(async () => {
   buildDist();
   await writeTeacher(teacher);
 }, 180_000);
-afterAll(() => tmp.cleanup());
+afterEach(() => killStarted());
+afterAll(() => {
+  killStarted();
+  tmp.cleanup();
+});
 
 async function maxWeightDiff(a: string, b: string): Promise<number> {
   const x = (await readSafetensors(path.join(a, 'checkpoint-last', 'model.safetensors'))).tensors;
@@ -34,6 +38,12 @@ function state(dir: string): { epoch: number; step: number; batchInEpoch: number
 
 function stepRecords(dir: string): { step: number }[] {
   return readFileSync(path.join(dir, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((r) => r.kind === 'step');
+}
+
+/** While a run writes: the complete step lines so far. */
+function stepsSoFar(dir: string): number {
+  const file = path.join(dir, 'log.jsonl');
+  return existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter((l) => l.endsWith('}') && l.includes('"kind":"step"')).length : 0;
 }
 
 function expectOk(e: Exit): void {
@@ -73,7 +83,7 @@ describe('data parallel (Gloo, loopback)', () => {
     const ranks = await startRanks(2, runArgs({ outDir: dir, teacher, batch: 8, trainSubset: 1600 }));
     let rank0 = '';
     ranks[0].child.stderr!.on('data', (d: Buffer) => (rank0 += d.toString()));
-    await until(() => rank0.includes('data parallel: 2 processes') && existsSync(path.join(dir, 'log.jsonl')) && stepRecords(dir).length > 0, 'the first step');
+    await until(() => rank0.includes('data parallel: 2 processes') && stepsSoFar(dir) > 0, 'the first step');
     for (const r of ranks) r.child.kill('SIGINT');
     const exits = await Promise.all(ranks.map((r) => r.exit));
     expect(exits.map((e) => e.code)).toEqual([130, 130]);
@@ -98,7 +108,7 @@ describe('data parallel (Gloo, loopback)', () => {
   test('killing one worker ends the other with an error naming its rank, within --dist-timeout', async () => {
     const dir = path.join(tmp.dir, 'killed');
     const ranks = await startRanks(2, runArgs({ outDir: dir, teacher, batch: 8, trainSubset: 8000, extra: ['--dist-timeout', '5'] }));
-    await until(() => existsSync(path.join(dir, 'log.jsonl')) && stepRecords(dir).length > 0, 'the first step');
+    await until(() => stepsSoFar(dir) > 0, 'the first step');
     ranks[1].child.kill('SIGKILL');
     const [survivor, killed] = await Promise.all(ranks.map((r) => r.exit));
     expect(killed.signal).toBe('SIGKILL');

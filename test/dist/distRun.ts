@@ -36,7 +36,7 @@ export function runArgs(o: { outDir: string; teacher: string; batch: number; tra
     '--train-subset', String(o.trainSubset), '--eval-subset', '16', '--batch-size', String(o.batch), '--epochs', String(o.epochs ?? 1),
     '--model', 'deit_tiny_patch16_224', '--model-overrides', JSON.stringify(STUDENT),
     '--teacher-model', 'deit_small_patch16_224', '--teacher-overrides', JSON.stringify(TEACHER), '--teacher-path', o.teacher,
-    '--teacher-check', '0', '--s-id', '0', '1', '--t-id', '0', '1', '--K', '16', '--distillation-alpha', '0.5',
+    '--teacher-check', '0', '--no-compare-scratch', '--s-id', '0', '1', '--t-id', '0', '1', '--K', '16', '--distillation-alpha', '0.5',
     '--drop-path', '0', '--no-model-ema', '--mixup', '0', '--cutmix', '0', '--smoothing', '0', '--aa', 'null', '--reprob', '0',
     '--color-jitter', '0', '--no-repeated-aug', '--warmup-epochs', '0', '--lr', '5e-3', '--log-every', '1', '--workers', '0',
     '--threads', '1', ...(o.extra ?? []),
@@ -49,8 +49,17 @@ export interface Exit {
   stderr: string;
 }
 
+const started = new Set<ChildProcess>();
+
+/** Kills the CLI processes a test started that are still running (a failed test must not leave them behind). */
+export function killStarted(): void {
+  for (const c of started) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  started.clear();
+}
+
 export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): { child: ChildProcess; exit: Promise<Exit> } {
   const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  started.add(child);
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   child.stdout!.on('data', () => undefined);
