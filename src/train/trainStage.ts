@@ -112,7 +112,7 @@ export async function trainStage(spec: StageSpec): Promise<StageResult> {
     trainer.resetEma();
   }
   // Rank 0's weights (and EMA) reach every rank; from here on each step averages the gradients.
-  if (dist.group) await trainer.attachProcessGroup(dist.group, { globalSampleManifold: config['global-sample-manifold'] });
+  if (dist.group) await trainer.attachProcessGroup(dist.group, { globalSampleManifold: config['global-sample-manifold'], bucketMb: config['bucket-cap-mb'] });
 
   const log: Pick<JsonlWriter, 'append'> = dist.isMain ? new JsonlWriter(path.join(spec.dir, 'log.jsonl')) : { append: () => undefined };
   const progress: Pick<Progress, 'update' | 'done'> = dist.isMain ? new Progress() : { update: () => undefined, done: () => undefined };
