@@ -4,6 +4,7 @@
 // Each worker: a distillation step (student forward/backward, teacher inference, manifold loss, bucketed gradient
 // all-reduce, AdamW) on fixed random images; the median step time after --warmup steps.
 import { spawn } from 'node:child_process';
+import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { median, parseFlags } from './common.mjs';
 
@@ -75,7 +76,7 @@ if (process.env.MDISTILL_BENCH_WORKER) {
   const t1 = median(one), t2 = median(two);
   const ips1 = B / t1, ips2 = (2 * B) / t2;
   const result = {
-    bench: 'dist', backend: 'gloo', transport: 'loopback', threadsPerProcess: 1, batchPerProcess: B, imageSize: num('size'),
+    bench: 'dist', backend: 'gloo', transport: 'loopback', cores: availableParallelism(), loadAverage1m: loadavg()[0], threadsPerProcess: 1, batchPerProcess: B, imageSize: num('size'),
     student: STUDENT, teacher: TEACHER, globalSampleManifold: flags.global === true,
     oneProcess: { stepSeconds: t1, imagesPerSecond: ips1, rounds: one },
     twoProcesses: { stepSeconds: t2, imagesPerSecond: ips2, rounds: two },

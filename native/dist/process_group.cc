@@ -87,7 +87,7 @@ ProcessGroup::ProcessGroup(const GroupOptions& options) : options_(options) {
   } catch (const Error&) {
     throw;
   } catch (const std::exception& e) {
-    Fail("connecting the process group", Message(e));
+    Fail("connecting the process group", Message(e) + " (did all " + std::to_string(options_.worldSize) + " ranks start?)");
   }
 }
 

@@ -54,6 +54,13 @@ class ProcessGroupWrap : public Napi::ObjectWrap<ProcessGroupWrap> {
       options_.masterPort = IntField(o, "masterPort");
       options_.timeout = std::chrono::milliseconds(IntField(o, "timeoutMs"));
       if (options_.timeout.count() <= 0) throw Error(codes::kBadArgument, "ProcessGroup option 'timeoutMs' must be > 0");
+      if (options_.worldSize < 1 || options_.rank < 0 || options_.rank >= options_.worldSize) {
+        throw Error(codes::kBadArgument, "ProcessGroup: rank " + std::to_string(options_.rank) + " is outside 0.." +
+                                             std::to_string(options_.worldSize - 1) + " (check RANK and WORLD_SIZE)");
+      }
+      if (options_.masterPort < 1 || options_.masterPort > 65535) {
+        throw Error(codes::kBadArgument, "ProcessGroup: masterPort " + std::to_string(options_.masterPort) + " is not a TCP port");
+      }
       Napi::Value device = o.Get("device");
       options_.cuda = device.IsString() && device.As<Napi::String>().Utf8Value() == "cuda";
       info.This().As<Napi::Object>().TypeTag(&kProcessGroupTag);

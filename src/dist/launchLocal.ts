@@ -70,6 +70,9 @@ export async function launchLocal(o: LaunchOptions): Promise<LaunchResult> {
     const exits = Array.from({ length: o.nproc }, (_, rank) => {
       const child = spawn(process.execPath, workerArgv(o.argv), {
         stdio: 'inherit',
+        // Own process group: a terminal's Ctrl-C reaches the workers once (forwarded from here), not twice
+        // (a second SIGINT means "exit at once without saving").
+        detached: true,
         env: {
           ...env, RANK: String(rank), WORLD_SIZE: String(o.nproc), LOCAL_RANK: String(rank), LOCAL_WORLD_SIZE: String(o.nproc),
           MASTER_ADDR: masterAddr, MASTER_PORT: String(masterPort), MDISTILL_THREADS: threads,

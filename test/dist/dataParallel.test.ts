@@ -118,4 +118,15 @@ describe('data parallel (Gloo, loopback)', () => {
     expect(survivor.stderr).toContain('MDISTILL_DIST_FAILURE');
     expect(existsSync(path.join(dir, 'checkpoint-last'))).toBe(false);
   }, 120_000);
+
+  test('a stalled peer (SIGSTOP) ends the other after --dist-timeout', async () => {
+    const dir = path.join(tmp.dir, 'stalled');
+    const ranks = await startRanks(2, runArgs({ outDir: dir, teacher, batch: 8, trainSubset: 8000, extra: ['--dist-timeout', '3'] }));
+    await until(() => stepsSoFar(dir) > 0, 'the first step');
+    ranks[1].child.kill('SIGSTOP');
+    const survivor = await ranks[0].exit;
+    ranks[1].child.kill('SIGKILL');
+    expect(survivor.code).toBe(1);
+    expect(survivor.stderr).toMatch(/rank 0 of 2: .*failed: .*within 3 s \(--dist-timeout\)/);
+  }, 120_000);
 });
