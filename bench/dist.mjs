@@ -35,14 +35,17 @@ async function worker() {
   let seed = 99 + dist.rank;
   const images = new Float32Array(B * 3 * S * S).map(() => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32) - 0.5);
   const labels = Int32Array.from({ length: B }, (_, i) => i % 10);
-  const times = [];
+  const times = [], sync = [];
   for (let i = 0; i < num('warmup') + num('steps'); i++) {
     const t0 = process.hrtime.bigint();
-    await trainer.step({ images, shape: [B, 3, S, S], labels }, 1e-4, i);
-    if (i >= num('warmup')) times.push(Number(process.hrtime.bigint() - t0) / 1e9);
+    const terms = await trainer.step({ images, shape: [B, 3, S, S], labels }, 1e-4, i);
+    if (i >= num('warmup')) {
+      times.push(Number(process.hrtime.bigint() - t0) / 1e9);
+      sync.push(terms.syncSeconds);
+    }
   }
   dist.close();
-  if (dist.isMain) process.stdout.write(JSON.stringify({ stepSeconds: median(times) }) + '\n');
+  if (dist.isMain) process.stdout.write(JSON.stringify({ stepSeconds: median(times), syncSeconds: median(sync) }) + '\n');
 }
 
 function run(world) {
@@ -59,7 +62,7 @@ function run(world) {
     }
     Promise.all(exits).then((codes) => {
       if (codes.some((c) => c !== 0)) reject(new Error(`a ${world}-process run failed: exit codes ${codes.join(', ')}`));
-      else resolve(JSON.parse(out.trim().split('\n').at(-1)).stepSeconds);
+      else resolve(JSON.parse(out.trim().split('\n').at(-1)));
     });
   });
 }
@@ -73,13 +76,15 @@ if (process.env.MDISTILL_BENCH_WORKER) {
     two.push(await run(2));
   }
   const B = num('batch');
-  const t1 = median(one), t2 = median(two);
+  const t1 = median(one.map((r) => r.stepSeconds)), t2 = median(two.map((r) => r.stepSeconds));
   const ips1 = B / t1, ips2 = (2 * B) / t2;
   const result = {
     bench: 'dist', backend: 'gloo', transport: 'loopback', cores: availableParallelism(), loadAverage1m: loadavg()[0], threadsPerProcess: 1, batchPerProcess: B, imageSize: num('size'),
     student: STUDENT, teacher: TEACHER, globalSampleManifold: flags.global === true,
-    oneProcess: { stepSeconds: t1, imagesPerSecond: ips1, rounds: one },
-    twoProcesses: { stepSeconds: t2, imagesPerSecond: ips2, rounds: two },
+    oneProcess: { stepSeconds: t1, imagesPerSecond: ips1, rounds: one.map((r) => r.stepSeconds) },
+    // syncSeconds: rank 0's wait on collectives per step (metrics all-reduce + gradient buckets not yet done when
+    // backward ends), which includes waiting for the slower rank.
+    twoProcesses: { stepSeconds: t2, imagesPerSecond: ips2, syncSeconds: median(two.map((r) => r.syncSeconds)), rounds: two.map((r) => r.stepSeconds) },
     speedup: ips2 / ips1, scalingEfficiency: ips2 / (2 * ips1),
   };
   console.log(JSON.stringify(result));

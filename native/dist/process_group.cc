@@ -135,10 +135,19 @@ c10::intrusive_ptr<c10d::Work> ProcessGroup::AllReduceSumAsync(at::Tensor& tenso
   }
 }
 
-void ProcessGroup::AllReduceSum(at::Tensor& tensor) { Wait(AllReduceSumAsync(tensor), "all-reduce"); }
+void ProcessGroup::AllReduceSum(at::Tensor& tensor) {
+  // NCCL reduces device memory only: host tensors (metrics, eval counts) take a round trip.
+  if (options_.cuda && !tensor.is_cuda()) {
+    at::Tensor onDevice = tensor.to(at::kCUDA);
+    Wait(AllReduceSumAsync(onDevice), "all-reduce");
+    tensor.copy_(onDevice.cpu());
+    return;
+  }
+  Wait(AllReduceSumAsync(tensor), "all-reduce");
+}
 
 at::Tensor ProcessGroup::AllGather(const at::Tensor& tensor) {
-  at::Tensor input = tensor.contiguous();
+  at::Tensor input = options_.cuda && !tensor.is_cuda() ? tensor.to(at::kCUDA) : tensor.contiguous();
   std::vector<std::vector<at::Tensor>> outputs(1);
   for (int i = 0; i < options_.worldSize; ++i) outputs[0].push_back(at::empty_like(input));
   std::vector<at::Tensor> inputs{input};

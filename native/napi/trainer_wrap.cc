@@ -48,6 +48,7 @@ Napi::Object TermsToJs(Napi::Env env, const train::StepTerms& t) {
   out.Set("patch", t.patch);
   out.Set("rand", t.rand);
   out.Set("gradNorm", t.gradNorm);
+  out.Set("syncSeconds", t.syncSeconds);
   out.Set("correct", Napi::Number::New(env, static_cast<double>(t.correct)));
   return out;
 }

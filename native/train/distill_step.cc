@@ -5,6 +5,7 @@
 #include <c10/core/InferenceMode.h>
 #include <torch/csrc/autograd/autograd.h>
 
+#include <chrono>
 #include <cmath>
 #include <mutex>
 #include <sstream>
@@ -229,7 +230,10 @@ StepTerms DistillStep::Run(const StepInput& input) {
   Forward f = Compute(input, true);
   StepTerms terms = Scalars(f.total, f.base, f.kd, f.sample, f.patch, f.rand);
   terms.correct = TopOneHits(f.logits, input.targets);
+  const auto syncClock = [] { return std::chrono::steady_clock::now(); };
+  const auto seconds = [](auto a, auto b) { return std::chrono::duration<double>(b - a).count(); };
   if (group_ && group_->size() > 1) {
+    const auto t0 = syncClock();
     // One small all-reduce: every rank logs the same global means and agrees on whether the step is finite.
     at::Tensor v = at::tensor({terms.total, terms.base, terms.kd, terms.sample, terms.patch, terms.rand,
                                static_cast<double>(terms.correct)}, at::kDouble);
@@ -243,6 +247,7 @@ StepTerms DistillStep::Run(const StepInput& input) {
     terms.patch = a[4] / n;
     terms.rand = a[5] / n;
     terms.correct = static_cast<int64_t>(a[6]);
+    terms.syncSeconds += seconds(t0, syncClock());
   }
   if (!std::isfinite(terms.total)) {
     std::ostringstream msg;
@@ -254,7 +259,11 @@ StepTerms DistillStep::Run(const StepInput& input) {
   optimizer_.ZeroGrad();
   if (gradientSync_) gradientSync_->BeginBackward();
   f.objective.backward();
-  if (gradientSync_) gradientSync_->FinishBackward();
+  if (gradientSync_) {
+    const auto t0 = syncClock();
+    gradientSync_->FinishBackward();
+    terms.syncSeconds += seconds(t0, syncClock());
+  }
   std::vector<at::Tensor> params;
   for (auto& [name, p] : student_->NamedParameters()) params.push_back(p);
   terms.gradNorm = ClipGradNorm(params, options_.clipGrad);

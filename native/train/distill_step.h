@@ -50,6 +50,7 @@ struct StepInput {
 struct StepTerms {
   double total = 0, base = 0, kd = 0, sample = 0, patch = 0, rand = 0;
   double gradNorm = 0;
+  double syncSeconds = 0;  // data parallel: time spent waiting on collectives (metrics + the gradient buckets' tail)
   int64_t correct = 0;  // top-1 hits of the student's cls head against hard labels (or the targets' argmax)
 };
 

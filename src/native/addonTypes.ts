@@ -166,6 +166,8 @@ export interface RawStepTerms {
   patch: number;
   rand: number;
   gradNorm: number;
+  /** Data parallel: seconds spent waiting on collectives in this step (0 on one process). */
+  syncSeconds: number;
   /** Top-1 hits of the student's cls head (against the labels, or the soft targets' argmax). */
   correct: number;
 }
