@@ -109,7 +109,7 @@ export async function runTrain(config: TrainConfig, dist: DistContext = SINGLE_P
     if (dist.worldSize > 1) say(`data parallel: ${dist.worldSize} processes (${dist.group?.backend ?? 'gloo'}), global batch ${globalBatch}`);
     const rows: TrainOutcome['rows'] = [];
     const { teacher, result: teacherResult } = await resolveTeacher(config, data, stop, say, dist);
-    if (stop.requested) return stopped(stop, 'run the same command again: the teacher resumes from its checkpoint-last');
+    if (stop.requested) return stopped(stop, 'run the same command again: the teacher resumes from its checkpoint-last', dist);
     const studentConfig = modelFor(config.model, config['model-overrides'], config, data);
     const log = dist.isMain ? new JsonlWriter(path.join(outDir, 'log.jsonl')) : null;
     if (teacher) {
@@ -123,7 +123,7 @@ export async function runTrain(config: TrainConfig, dist: DistContext = SINGLE_P
         label: 'scratch', dir: path.join(outDir, 'scratch'), config: { ...config, 'distillation-type': 'none' }, student: studentConfig,
         teacher: null, train: data.train, val: data.val, stop, dist, globalBatch,
       });
-      if (scratch.stoppedBy) return stopped(stop, 'run the same command again (the baseline restarts; the teacher is reused)');
+      if (scratch.stoppedBy) return stopped(stop, 'run the same command again (the baseline restarts; the teacher is reused)', dist);
       rows.push(rowOf('student from scratch', scratch));
     }
     const main = await trainStage({
@@ -131,8 +131,7 @@ export async function runTrain(config: TrainConfig, dist: DistContext = SINGLE_P
       dist, globalBatch,
     });
     if (main.stoppedBy) {
-      if (!dist.isMain) return { exitCode: stop.exitCode, rows: [] };
-      return stopped(stop, `mdistill train --config ${path.join(outDir, 'config.yaml')} --resume ${path.join(outDir, 'checkpoint-last')}`);
+      return stopped(stop, `mdistill train --config ${path.join(outDir, 'config.yaml')} --resume ${path.join(outDir, 'checkpoint-last')}`, dist);
     }
     rows.push(rowOf(teacher ? `student, ${config['distillation-type']} KD + manifold` : 'student (no teacher)', main));
     if (!dist.isMain) return { exitCode: 0, rows };
@@ -151,8 +150,8 @@ function rowOf(name: string, r: StageResult): TrainOutcome['rows'][number] {
   return { name: best === r.finalEma ? `${name} (EMA)` : name, acc1: best?.acc1 ?? NaN, acc5: best?.acc5 ?? NaN };
 }
 
-function stopped(stop: StopSignal, howToResume: string): TrainOutcome {
-  process.stderr.write(`stopped by ${stop.requested}; checkpoint-last is saved. To resume: ${howToResume}\n`);
+function stopped(stop: StopSignal, howToResume: string, dist: DistContext): TrainOutcome {
+  if (dist.isMain) process.stderr.write(`stopped by ${stop.requested}; checkpoint-last is saved. To resume: ${howToResume}\n`);
   return { exitCode: stop.exitCode, rows: [] };
 }
 
