@@ -8,6 +8,7 @@
 #include "napi/errors.h"
 #include "napi/model_wrap.h"
 #include "napi/modules.h"
+#include "napi/process_group_wrap.h"
 #include "napi/promise_worker.h"
 #include "napi/tensor_bridge.h"
 #include "train/distill_step.h"
@@ -47,6 +48,7 @@ Napi::Object TermsToJs(Napi::Env env, const train::StepTerms& t) {
   out.Set("patch", t.patch);
   out.Set("rand", t.rand);
   out.Set("gradNorm", t.gradNorm);
+  out.Set("syncSeconds", t.syncSeconds);
   out.Set("correct", Napi::Number::New(env, static_cast<double>(t.correct)));
   return out;
 }
@@ -60,7 +62,8 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
                         InstanceMethod<&TrainerWrap::OptimizerState>("optimizerState"),
                         InstanceMethod<&TrainerWrap::LoadOptimizerState>("loadOptimizerState"),
                         InstanceMethod<&TrainerWrap::NoDecayNames>("noDecayNames"),
-                        InstanceMethod<&TrainerWrap::ResetEma>("resetEma")});
+                        InstanceMethod<&TrainerWrap::ResetEma>("resetEma"),
+                        InstanceMethod<&TrainerWrap::AttachProcessGroup>("attachProcessGroup")});
   }
 
   explicit TrainerWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TrainerWrap>(info) {
@@ -203,6 +206,31 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
     return Guarded(env, [&]() -> Napi::Value {
       step_->ResetEma();
       return env.Undefined();
+    });
+  }
+
+  // attachProcessGroup(group, {globalSampleManifold, bucketMb}): broadcasts rank 0's weights, then every step
+  // averages its gradients over the group.
+  Napi::Value AttachProcessGroup(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    return Guarded(env, [&]() -> Napi::Value {
+      auto group = ProcessGroupFromJs(info[0], "attachProcessGroup(group)");
+      const Napi::Object o = info.Length() > 1 && info[1].IsObject() ? info[1].As<Napi::Object>() : Napi::Object::New(env);
+      const bool globalSample = o.Get("globalSampleManifold").ToBoolean().Value();
+      const double bucketMb = NumberField(o, "bucketMb", 25);
+      if (!(bucketMb > 0)) throw Error(codes::kBadArgument, "trainer option 'bucketMb' must be > 0");
+      auto step = step_;
+      ModelLocks locks = locks_;
+      return PromiseWorker<bool>::Start(
+          env,
+          [step, locks, group, globalSample, bucketMb]() {
+            std::unique_lock<std::mutex> la(*locks.a);
+            std::unique_lock<std::mutex> lc;
+            if (locks.c) lc = std::unique_lock<std::mutex>(*locks.c);
+            step->AttachDistributed(group, globalSample, static_cast<size_t>(bucketMb * (1 << 20)));
+            return true;
+          },
+          [](Napi::Env env, bool&) -> Napi::Value { return env.Undefined(); });
     });
   }
 

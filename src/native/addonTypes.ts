@@ -168,6 +168,8 @@ export interface RawStepTerms {
   patch: number;
   rand: number;
   gradNorm: number;
+  /** Data parallel: seconds spent waiting on collectives in this step (0 on one process). */
+  syncSeconds: number;
   /** Top-1 hits of the student's cls head (against the labels, or the soft targets' argmax). */
   correct: number;
 }
@@ -179,6 +181,34 @@ export interface RawTrainer {
   loadOptimizerState(entries: RawWeight[], steps: number): void;
   noDecayNames(): string[];
   resetEma(): void;
+  /** Broadcasts rank 0's student (and EMA) weights, then every step averages its gradients over the group. */
+  attachProcessGroup(group: RawProcessGroup, options: { globalSampleManifold: boolean; bucketMb?: number }): Promise<void>;
+}
+
+export interface RawProcessGroupOptions {
+  rank: number;
+  worldSize: number;
+  masterAddr: string;
+  masterPort: number;
+  /** Bounds the rendezvous and every collective. */
+  timeoutMs: number;
+  /** 'cuda' uses NCCL (a CUDA libtorch with NCCL), otherwise Gloo. */
+  device?: 'cpu' | 'cuda';
+}
+
+/** A c10d process group: TCPStore rendezvous (rank 0 hosts it) and Gloo (CPU) or NCCL (CUDA). */
+export interface RawProcessGroup {
+  /** Rendezvous with the other ranks; rejects with MDISTILL_DIST_FAILURE after the timeout. */
+  connect(): Promise<void>;
+  /** Element-wise sum over the ranks. */
+  allReduce(values: Float64Array): Promise<Float64Array>;
+  barrier(): Promise<void>;
+  /** Drops this handle (the connections close once no trainer holds the group). */
+  destroy(): void;
+  readonly rank: number;
+  readonly worldSize: number;
+  /** 'gloo', 'nccl', or 'unconnected'. */
+  readonly backend: string;
 }
 
 export interface RawEvalCounts {
@@ -208,6 +238,7 @@ export interface MdistillAddon {
   Trainer: new (student: RawModel, teacher: RawModel | null, ema: RawModel | null, options: RawTrainerOptions) => RawTrainer;
   /** Eval-mode forward: top-1/top-5 hits and the summed cross-entropy of one batch. */
   evaluateBatch(model: RawModel, images: Float32Array, shape: number[], labels: Int32Array): Promise<RawEvalCounts>;
+  ProcessGroup: new (options: RawProcessGroupOptions) => RawProcessGroup;
 }
 
 /** Error codes that native calls attach to the Errors they throw or reject with. */
@@ -218,4 +249,5 @@ export type NativeErrorCode =
   | 'MDISTILL_NONFINITE_LOSS'
   | 'MDISTILL_OUT_OF_MEMORY'
   | 'MDISTILL_TORCH_ERROR'
-  | 'MDISTILL_INTERNAL';
+  | 'MDISTILL_INTERNAL'
+  | 'MDISTILL_DIST_FAILURE';
