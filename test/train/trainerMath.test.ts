@@ -167,3 +167,15 @@ describe('optimizer, EMA and failures', () => {
     expect(b.getWeights().map((w) => Array.from(w.data))).toEqual(a.getWeights().map((w) => Array.from(w.data)));
   });
 });
+
+describe('bf16 autocast', () => {
+  it('runs a distillation step under --amp with finite terms close to fp32', async () => {
+    const batch = randomBatch(4, 13);
+    const student = tinyModel({}, 1), teacher = tinyModel({ embedDim: 48, depth: 3 }, 2);
+    const fp32 = await new NativeTrainer(student, teacher, null, trainerOptions()).computeTerms(batch, 0);
+    const bf16 = await new NativeTrainer(student, teacher, null, trainerOptions({ amp: true })).computeTerms(batch, 0);
+    expect(Number.isFinite(bf16.total)).toBe(true);
+    expect(rel(bf16.base, fp32.base)).toBeLessThan(0.05);
+    expect(bf16.total).not.toBe(fp32.total);
+  });
+});
