@@ -37,12 +37,14 @@ function commandLine(cmd: Command): string {
 export function registerAblateCommand(program: Command): void {
   const command = program
     .command('ablate')
-    .description('ablation of manifold KD: scratch, soft KD, KD + patch / sample / random, full manifold; mean ± std top-1 over seeds')
+    .description('ablation of manifold KD: scratch, soft KD, KD + patch / sample / random, full manifold; mean ± std top-1 over seeds. ' +
+      `Writes ablation.md and ablation.json in --output-dir (here default: ${DEFAULT_ABLATION_DIR}); rerunning the same command reuses finished runs`)
     .option('--preset <file|preset>', 'YAML config or a preset in configs/; flags override it', DEFAULT_ABLATION_PRESET)
     .option('--seeds <n>', 'seeds per row: --seed, --seed + 1, ...', positiveInt, 3);
   addConfigFlags(command);
   command.action(async (opts: { preset: string; seeds: number }, cmd: Command) => {
     const flags = configFromFlags(cmd);
+    if (flags.resume) throw new Error('ablate does not take --resume: run the same command again, it reuses the finished runs and the teacher');
     const config = await resolveConfig({ configFile: opts.preset, flags: { ...flags, 'output-dir': flags['output-dir'] ?? DEFAULT_ABLATION_DIR } });
     if (config.threads !== null) setThreads(config.threads);
     const outcome = await runAblation({
