@@ -1,5 +1,6 @@
 // The `mdistill` command line. Each command registers itself from its own file.
 import { Command, CommanderError } from 'commander';
+import { registerAblateCommand } from './ablate.js';
 import { readFileSync } from 'node:fs';
 import { registerExportCommand } from './export.js';
 import { registerInfoCommand } from './info.js';
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerInfoCommand(program);
   registerReportCommand(program);
   registerExportCommand(program);
+  registerAblateCommand(program);
   return program;
 }
 

@@ -21,7 +21,7 @@ export interface TrainOutcome {
   rows: { name: string; acc1: number; acc5: number }[];
 }
 
-function modelFor(name: string, overrides: Record<string, unknown>, config: TrainConfig, data: DataSources): ModelConfig {
+export function modelFor(name: string, overrides: Record<string, unknown>, config: TrainConfig, data: DataSources): ModelConfig {
   return resolveModel(name, {
     ...(overrides as Partial<ModelConfig>),
     imgSize: config['input-size'],
@@ -41,7 +41,8 @@ function teacherDone(dir: string, epochs: number): boolean {
   }
 }
 
-async function resolveTeacher(config: TrainConfig, data: DataSources, stop: StopSignal, log: (m: string) => void, dist: DistContext): Promise<{ teacher: NativeModel | null; result?: StageResult }> {
+/** The teacher of a run: none, a weights file, or `<output-dir>/teacher` trained first (reused once complete). */
+export async function resolveTeacher(config: TrainConfig, data: DataSources, stop: StopSignal, log: (m: string) => void, dist: DistContext = SINGLE_PROCESS): Promise<{ teacher: NativeModel | null; result?: StageResult }> {
   if (config['distillation-type'] === 'none') return { teacher: null };
   const teacherConfig = modelFor(config['teacher-model'], config['teacher-overrides'], config, data);
   checkLayerPairs(config, modelFor(config.model, config['model-overrides'], config, data).depth, teacherConfig.depth);
