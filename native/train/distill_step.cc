@@ -5,6 +5,7 @@
 #include <c10/core/InferenceMode.h>
 #include <torch/csrc/autograd/autograd.h>
 
+#include <chrono>
 #include <cmath>
 #include <mutex>
 #include <sstream>
@@ -43,6 +44,22 @@ class CpuAutocast {
  private:
   bool on_;
   bool previous_ = false;
+};
+
+// Adds the seconds since the last Lap() to a phase (nothing without a phase record).
+class PhaseClock {
+ public:
+  explicit PhaseClock(StepPhases* phases) : phases_(phases), last_(std::chrono::steady_clock::now()) {}
+  void Lap(double StepPhases::*phase) {
+    if (!phases_) return;
+    const auto now = std::chrono::steady_clock::now();
+    phases_->*phase += std::chrono::duration<double>(now - last_).count();
+    last_ = now;
+  }
+
+ private:
+  StepPhases* phases_;
+  std::chrono::steady_clock::time_point last_;
 };
 
 double ClipGradNorm(const std::vector<at::Tensor>& params, double maxNorm) {
@@ -87,8 +104,9 @@ void DistillStep::ResetEma() {
   if (emaUpdater_) emaUpdater_->Reset();
 }
 
-DistillStep::Forward DistillStep::Compute(const StepInput& input, bool train) {
+DistillStep::Forward DistillStep::Compute(const StepInput& input, bool train, StepPhases* phases) {
   student_->CheckInput(input.images);
+  PhaseClock clock(phases);
   const bool useTeacher = teacher_ && options_.kd != KdType::kNone;
   const bool useManifold = useTeacher && options_.beta != 0 && !options_.sIds.empty() &&
                            (options_.wSample != 0 || options_.wPatch != 0 || options_.wRand != 0);
@@ -110,8 +128,10 @@ DistillStep::Forward DistillStep::Compute(const StepInput& input, bool train) {
   // Inference tensors cannot enter autograd; clones are ordinary tensors (the teacher side needs no gradient).
   for (auto& b : teacherBlocks) b = b.clone();
   if (teacherLogits.defined()) teacherLogits = teacherLogits.clone();
+  clock.Lap(&StepPhases::teacher);
 
   model::ForwardOutput s = student_->Forward(input.images, useManifold ? options_.sIds : std::vector<int64_t>{}, train);
+  clock.Lap(&StepPhases::student);
   Forward f;
   f.logits = s.logits.to(at::kFloat);
   const at::Tensor kdLogits = s.logitsDist.defined() ? s.logitsDist.to(at::kFloat) : f.logits;
@@ -139,6 +159,7 @@ DistillStep::Forward DistillStep::Compute(const StepInput& input, bool train) {
   } else {
     f.total = f.base;
   }
+  clock.Lap(&StepPhases::loss);
   return f;
 }
 
@@ -163,7 +184,9 @@ int64_t TopOneHits(const at::Tensor& logits, const at::Tensor& targets) {
 
 StepTerms DistillStep::Run(const StepInput& input) {
   student_->train();
-  Forward f = Compute(input, true);
+  StepPhases phases;
+  Forward f = Compute(input, true, &phases);
+  PhaseClock clock(&phases);
   StepTerms terms = Scalars(f.total, f.base, f.kd, f.sample, f.patch, f.rand);
   if (!std::isfinite(terms.total)) {
     std::ostringstream msg;
@@ -174,19 +197,23 @@ StepTerms DistillStep::Run(const StepInput& input) {
   }
   terms.correct = TopOneHits(f.logits, input.targets);
   optimizer_.ZeroGrad();
+  clock.Lap(&StepPhases::loss);
   f.total.backward();
+  clock.Lap(&StepPhases::backward);
   std::vector<at::Tensor> params;
   for (auto& [name, p] : student_->NamedParameters()) params.push_back(p);
   terms.gradNorm = ClipGradNorm(params, options_.clipGrad);
   optimizer_.Step(input.lr);
   if (emaUpdater_) emaUpdater_->Update(options_.emaDecay);
+  clock.Lap(&StepPhases::optimizer);
+  terms.phases = phases;
   return terms;
 }
 
 StepTerms DistillStep::Evaluate(const StepInput& input) {
   student_->train();
   at::NoGradGuard noGrad;
-  Forward f = Compute(input, true);
+  Forward f = Compute(input, true, nullptr);
   StepTerms terms = Scalars(f.total, f.base, f.kd, f.sample, f.patch, f.rand);
   terms.correct = TopOneHits(f.logits, input.targets);
   return terms;

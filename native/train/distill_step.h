@@ -39,13 +39,21 @@ struct StepInput {
   int64_t step = 0;    // global step: keys the step's randomness (drop-path, the random relation's rows)
 };
 
+// Wall seconds of the step's phases (for benchmarks and profiling; the loss phase includes the fused manifold
+// loss's student gradient, which it computes during its forward).
+struct StepPhases {
+  double teacher = 0, student = 0, loss = 0, backward = 0, optimizer = 0;
+};
+
 // The terms as the official code weighs them: total = (1−α)·base + α·kd + β·(sample + patch + rand),
 // with sample/patch/rand already carrying their w_* weights. With kd none: total = base.
 struct StepTerms {
   double total = 0, base = 0, kd = 0, sample = 0, patch = 0, rand = 0;
   double gradNorm = 0;
   int64_t correct = 0;  // top-1 hits of the student's cls head against hard labels (or the targets' argmax)
+  StepPhases phases;    // filled by Run
 };
+
 
 class DistillStep {
  public:
@@ -67,7 +75,7 @@ class DistillStep {
   struct Forward {
     at::Tensor total, base, kd, sample, patch, rand, logits;
   };
-  Forward Compute(const StepInput& input, bool train);
+  Forward Compute(const StepInput& input, bool train, StepPhases* phases);
 
   std::shared_ptr<model::Model> student_, teacher_, ema_;
   DistillOptions options_;
