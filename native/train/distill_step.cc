@@ -12,6 +12,7 @@
 
 #include "loss/manifold_loss.h"
 #include "napi/errors.h"
+#include "train/memory_reuse.h"
 
 namespace mdistill::train {
 
@@ -85,6 +86,7 @@ DistillStep::DistillStep(std::shared_ptr<model::Model> student, std::shared_ptr<
                          std::shared_ptr<model::Model> ema, DistillOptions options, AdamWOptions adamw)
     : student_(std::move(student)), teacher_(std::move(teacher)), ema_(std::move(ema)), options_(std::move(options)),
       optimizer_(student_->NamedParameters(), adamw) {
+  KeepFreedMemoryForReuse();
   if (options_.sIds.size() != options_.tIds.size()) {
     throw Error(codes::kBadArgument, "s-id and t-id must have the same length");
   }
