@@ -47,6 +47,13 @@ const steps = positive('steps', 5);
 const rounds = positive('rounds', 2);
 const gemmSize = positive('gemm-size', 1024);
 
+/** The middle value, or the mean of the two middle ones (common.mjs's median takes the upper one). */
+function midMedian(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const h = Math.floor(s.length / 2);
+  return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2;
+}
+
 // ---- analytic FLOPs (multiply-add = 2) ----
 function tokens(c) {
   const patches = (c.imgSize / c.patchSize) ** 2;
@@ -126,7 +133,7 @@ async function benchConfig(name, threads) {
     }
   }
   const peakGflops = Math.max(peakBefore, await gemmPeak());
-  const oursS = median(oursRounds);
+  const oursS = midMedian(oursRounds);
   const flops = stepFlops(spec, batch);
   const gflops = flops.total / oursS / 1e9;
   const entry = {
@@ -145,13 +152,13 @@ async function benchConfig(name, threads) {
     entry.phases_s = Object.fromEntries(keys.map((k) => [k, +median(phaseLog.map((p) => p[k])).toFixed(4)]));
   }
   if (flags.peer) {
-    const peerS = median(peerRounds.map((p) => p.step_s_median));
+    const peerS = midMedian(peerRounds.map((p) => p.step_s_median));
     entry.peer_step_s_median = peerS;
     entry.peer_img_per_s = +(batch / peerS).toFixed(2);
     entry.peer_gflops = +(flops.total / peerS / 1e9).toFixed(1);
     entry.peer_peak_fraction = +(flops.total / peerS / 1e9 / peakGflops).toFixed(3);
     entry.ratio_per_round = oursRounds.map((s, i) => +(peerRounds[i].step_s_median / s).toFixed(3));
-    entry.ratio = median(entry.ratio_per_round);
+    entry.ratio = +midMedian(entry.ratio_per_round).toFixed(3);
     entry.peer_torch = peerRounds[0].torch;
   }
   return entry;
@@ -166,4 +173,9 @@ for (const name of configs) {
   results.push(entry);
 }
 const summary = { bench: 'step', threads: info.threads, blas: info.blas.name, gemm_size: gemmSize, libtorch: info.libtorchVersion };
+if (results.length > 1) {
+  summary.img_per_s_by_config = Object.fromEntries(results.map((r) => [r.config, r.img_per_s]));
+  if (flags.peer) summary.ratio_by_config = Object.fromEntries(results.map((r) => [r.config, r.ratio]));
+}
+// Top-level figures are the first config's; with several configs, `results` holds each one.
 console.log(JSON.stringify(results.length === 1 ? { ...summary, ...results[0] } : { ...summary, ...results[0], results }));

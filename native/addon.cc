@@ -14,6 +14,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   mdistill::RegisterManifoldLoss(env, exports);
   mdistill::RegisterTrainer(env, exports);
   mdistill::RegisterEvaluateBatch(env, exports);
+  mdistill::RegisterProcessGroup(env, exports);
   return exports;
 }
 }  // namespace

@@ -35,10 +35,18 @@ function buildWithCmake() {
 }
 
 function buildWithGyp() {
-  const gyp = process.env.npm_config_node_gyp;
   const jobs = String(Number(process.env.MDISTILL_BUILD_JOBS) || availableParallelism());
-  if (gyp) return run(process.execPath, [gyp, 'rebuild', '--jobs', jobs]);
-  return run('npx', ['--yes', 'node-gyp', 'rebuild', '--jobs', jobs]);
+  let gyp = process.env.npm_config_node_gyp;
+  try {
+    gyp = require.resolve('node-gyp/bin/node-gyp.js');
+  } catch {
+    // not installed locally: npm's own copy (npm_config_node_gyp) is used
+  }
+  if (!gyp) {
+    console.error('[mdistill] node-gyp was not found: install cmake (preferred) or run `npm install node-gyp`.');
+    return 1;
+  }
+  return run(process.execPath, [gyp, 'rebuild', '--jobs', jobs]);
 }
 
 if (process.env.MDISTILL_SKIP_NATIVE === '1') {

@@ -33,6 +33,8 @@ class Model : public torch::nn::Module {
   virtual ForwardOutput Forward(const at::Tensor& x, const std::vector<int64_t>& keepBlocks, bool train) const = 0;
 
   const ModelConfig& config() const { return config_; }
+  // Where the parameters live; inputs are moved there before Forward.
+  at::Device device() const { return parameters().front().device(); }
 
   // The parameters under timm's state-dict names, in timm's state-dict order.
   std::vector<std::pair<std::string, at::Tensor>> NamedParameters() const;

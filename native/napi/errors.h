@@ -17,6 +17,8 @@ inline constexpr const char* kNonFiniteLoss = "MDISTILL_NONFINITE_LOSS";
 inline constexpr const char* kOutOfMemory = "MDISTILL_OUT_OF_MEMORY";
 inline constexpr const char* kTorch = "MDISTILL_TORCH_ERROR";
 inline constexpr const char* kInternal = "MDISTILL_INTERNAL";
+// A collective failed: a peer crashed, lost its connection or did not answer within --dist-timeout.
+inline constexpr const char* kDistributed = "MDISTILL_DIST_FAILURE";
 }  // namespace codes
 
 // Thrown by our own checks; carries its code across threads to the JS side.

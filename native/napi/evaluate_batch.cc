@@ -45,8 +45,8 @@ Napi::Value EvaluateBatch(const Napi::CallbackInfo& info) {
           std::lock_guard<std::mutex> lock(*mutex);
           c10::InferenceMode inference;
           model->eval();
-          at::Tensor logits = model->Forward(images, {}, false).logits.to(at::kFloat);
-          at::Tensor target = labels.to(at::kLong);
+          at::Tensor logits = model->Forward(images.to(model->device()), {}, false).logits.to(at::kFloat);
+          at::Tensor target = labels.to(logits.device(), at::kLong);
           EvalCounts c;
           c.count = logits.size(0);
           c.lossSum = at::nll_loss(at::log_softmax(logits, 1), target, {}, at::Reduction::Sum).item<double>();

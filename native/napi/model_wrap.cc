@@ -114,6 +114,16 @@ ModelWrap::ModelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModelWra
       seed = static_cast<uint64_t>(s);
     }
     model_ = model::CreateModel(config, seed);
+    Napi::Value device = info[0].As<Napi::Object>().Get("device");
+    if (device.IsString() && device.As<Napi::String>().Utf8Value() == "cuda") {
+      if (!at::hasCUDA()) {
+        throw Error(codes::kBadArgument, "--device cuda: this libtorch has no CUDA (see `mdistill info`). Build against a CUDA libtorch "
+                                         "(MDISTILL_LIBTORCH=/path/to/libtorch npm run build:native) or use --device cpu");
+      }
+      model_->to(at::Device(at::kCUDA));
+    } else if (!device.IsUndefined() && !(device.IsString() && device.As<Napi::String>().Utf8Value() == "cpu")) {
+      throw Error(codes::kBadArgument, "Model config: device must be 'cpu' or 'cuda'");
+    }
     info.This().As<Napi::Object>().TypeTag(&kModelTag);
     return env.Undefined();
   });
@@ -151,7 +161,7 @@ Napi::Value ModelWrap::Forward(const Napi::CallbackInfo& info) {
           std::lock_guard<std::mutex> lock(*mutex);
           // JS never runs a backward pass, so no autograd graph is needed even for a training-mode forward.
           c10::InferenceMode guard;
-          return ForwardResult{model->Forward(input, keep, train), keep};
+          return ForwardResult{model->Forward(input.to(model->device()), keep, train), keep};
         },
         [](Napi::Env env, ForwardResult& r) -> Napi::Value {
           auto out = Napi::Object::New(env);
@@ -192,16 +202,7 @@ Napi::Value ModelWrap::GetWeights(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return Guarded(env, [&]() -> Napi::Value {
     std::lock_guard<std::mutex> lock(*mutex_);
-    const auto params = model_->NamedParameters();
-    auto out = Napi::Array::New(env, params.size());
-    for (size_t i = 0; i < params.size(); ++i) {
-      auto entry = Napi::Object::New(env);
-      entry.Set("name", params[i].first);
-      entry.Set("shape", ShapeToJs(env, params[i].second.sizes()));
-      entry.Set("data", ToFloat32Array(env, params[i].second));
-      out.Set(static_cast<uint32_t>(i), entry);
-    }
-    return out;
+    return NamedTensorsToJs(env, model_->NamedParameters());
   });
 }
 
@@ -265,7 +266,7 @@ Napi::Value ModelWrap::ParameterGradients(const Napi::CallbackInfo& info) {
           const auto params = model->NamedParameters();
           std::vector<at::Tensor> tensors;
           for (const auto& p : params) tensors.push_back(p.second);
-          at::Tensor logits = model->Forward(input, {}, /*train=*/false).logits;
+          at::Tensor logits = model->Forward(input.to(model->device()), {}, /*train=*/false).logits;
           auto grads = torch::autograd::grad({logits}, tensors, {gradLogits}, /*retain_graph=*/false, /*create_graph=*/false, /*allow_unused=*/true);
           Grads out;
           for (size_t i = 0; i < params.size(); ++i) {
@@ -273,17 +274,7 @@ Napi::Value ModelWrap::ParameterGradients(const Napi::CallbackInfo& info) {
           }
           return out;
         },
-        [](Napi::Env env, Grads& grads) -> Napi::Value {
-          auto out = Napi::Array::New(env, grads.size());
-          for (size_t i = 0; i < grads.size(); ++i) {
-            auto entry = Napi::Object::New(env);
-            entry.Set("name", grads[i].first);
-            entry.Set("shape", ShapeToJs(env, grads[i].second.sizes()));
-            entry.Set("data", ToFloat32Array(env, grads[i].second));
-            out.Set(static_cast<uint32_t>(i), entry);
-          }
-          return out;
-        },
+        [](Napi::Env env, Grads& grads) -> Napi::Value { return NamedTensorsToJs(env, grads); },
         {info[0], info[2]});
   });
 }

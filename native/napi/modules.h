@@ -12,4 +12,5 @@ void RegisterBatchedMatmulCheck(Napi::Env env, Napi::Object exports);
 void RegisterManifoldLoss(Napi::Env env, Napi::Object exports);
 void RegisterTrainer(Napi::Env env, Napi::Object exports);
 void RegisterEvaluateBatch(Napi::Env env, Napi::Object exports);
+void RegisterProcessGroup(Napi::Env env, Napi::Object exports);
 }  // namespace mdistill

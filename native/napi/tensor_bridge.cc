@@ -81,4 +81,16 @@ Napi::Array ShapeToJs(Napi::Env env, at::IntArrayRef shape) {
   return out;
 }
 
+Napi::Array NamedTensorsToJs(Napi::Env env, const std::vector<std::pair<std::string, at::Tensor>>& entries) {
+  auto out = Napi::Array::New(env, entries.size());
+  for (size_t i = 0; i < entries.size(); ++i) {
+    auto entry = Napi::Object::New(env);
+    entry.Set("name", entries[i].first);
+    entry.Set("shape", ShapeToJs(env, entries[i].second.sizes()));
+    entry.Set("data", ToFloat32Array(env, entries[i].second));
+    out.Set(static_cast<uint32_t>(i), entry);
+  }
+  return out;
+}
+
 }  // namespace mdistill

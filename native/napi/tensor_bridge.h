@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace mdistill {
@@ -24,5 +25,8 @@ Napi::Float64Array ToFloat64Array(Napi::Env env, const at::Tensor& tensor);
 
 // A plain JS array holding the tensor's shape.
 Napi::Array ShapeToJs(Napi::Env env, at::IntArrayRef shape);
+
+// [{name, shape, data: Float32Array}] — how named weights, gradients and optimizer state cross to JS.
+Napi::Array NamedTensorsToJs(Napi::Env env, const std::vector<std::pair<std::string, at::Tensor>>& entries);
 
 }  // namespace mdistill

@@ -8,6 +8,7 @@
 #include "napi/errors.h"
 #include "napi/model_wrap.h"
 #include "napi/modules.h"
+#include "napi/process_group_wrap.h"
 #include "napi/promise_worker.h"
 #include "napi/tensor_bridge.h"
 #include "train/distill_step.h"
@@ -47,6 +48,7 @@ Napi::Object TermsToJs(Napi::Env env, const train::StepTerms& t) {
   out.Set("patch", t.patch);
   out.Set("rand", t.rand);
   out.Set("gradNorm", t.gradNorm);
+  out.Set("syncSeconds", t.syncSeconds);
   out.Set("correct", Napi::Number::New(env, static_cast<double>(t.correct)));
   auto phases = Napi::Object::New(env);
   phases.Set("teacher", t.phases.teacher);
@@ -55,18 +57,6 @@ Napi::Object TermsToJs(Napi::Env env, const train::StepTerms& t) {
   phases.Set("backward", t.phases.backward);
   phases.Set("optimizer", t.phases.optimizer);
   out.Set("phases", phases);
-  return out;
-}
-
-Napi::Array NamedTensorsToJs(Napi::Env env, const std::vector<std::pair<std::string, at::Tensor>>& entries) {
-  auto out = Napi::Array::New(env, entries.size());
-  for (size_t i = 0; i < entries.size(); ++i) {
-    auto e = Napi::Object::New(env);
-    e.Set("name", entries[i].first);
-    e.Set("shape", ShapeToJs(env, entries[i].second.sizes()));
-    e.Set("data", ToFloat32Array(env, entries[i].second));
-    out.Set(static_cast<uint32_t>(i), e);
-  }
   return out;
 }
 
@@ -79,7 +69,8 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
                         InstanceMethod<&TrainerWrap::OptimizerState>("optimizerState"),
                         InstanceMethod<&TrainerWrap::LoadOptimizerState>("loadOptimizerState"),
                         InstanceMethod<&TrainerWrap::NoDecayNames>("noDecayNames"),
-                        InstanceMethod<&TrainerWrap::ResetEma>("resetEma")});
+                        InstanceMethod<&TrainerWrap::ResetEma>("resetEma"),
+                        InstanceMethod<&TrainerWrap::AttachProcessGroup>("attachProcessGroup")});
   }
 
   explicit TrainerWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TrainerWrap>(info) {
@@ -222,6 +213,31 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
     return Guarded(env, [&]() -> Napi::Value {
       step_->ResetEma();
       return env.Undefined();
+    });
+  }
+
+  // attachProcessGroup(group, {globalSampleManifold, bucketMb}): broadcasts rank 0's weights, then every step
+  // averages its gradients over the group.
+  Napi::Value AttachProcessGroup(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    return Guarded(env, [&]() -> Napi::Value {
+      auto group = ProcessGroupFromJs(info[0], "attachProcessGroup(group)");
+      const Napi::Object o = info.Length() > 1 && info[1].IsObject() ? info[1].As<Napi::Object>() : Napi::Object::New(env);
+      const bool globalSample = o.Get("globalSampleManifold").ToBoolean().Value();
+      const double bucketMb = NumberField(o, "bucketMb", 25);
+      if (!(bucketMb > 0)) throw Error(codes::kBadArgument, "trainer option 'bucketMb' must be > 0");
+      auto step = step_;
+      ModelLocks locks = locks_;
+      return PromiseWorker<bool>::Start(
+          env,
+          [step, locks, group, globalSample, bucketMb]() {
+            std::unique_lock<std::mutex> la(*locks.a);
+            std::unique_lock<std::mutex> lc;
+            if (locks.c) lc = std::unique_lock<std::mutex>(*locks.c);
+            step->AttachDistributed(group, globalSample, static_cast<size_t>(bucketMb * (1 << 20)));
+            return true;
+          },
+          [](Napi::Env env, bool&) -> Napi::Value { return env.Undefined(); });
     });
   }
 

@@ -10,6 +10,8 @@
 #include <mutex>
 #include <sstream>
 
+#include "dist/gradient_sync.h"
+#include "dist/process_group.h"
 #include "loss/manifold_loss.h"
 #include "napi/errors.h"
 #include "train/memory_reuse.h"
@@ -63,6 +65,14 @@ class PhaseClock {
   std::chrono::steady_clock::time_point last_;
 };
 
+// "nan" rather than the platform's "-nan", so the message reads the same everywhere.
+std::string Fmt(double v) {
+  if (std::isnan(v)) return "nan";
+  std::ostringstream s;
+  s << v;
+  return s.str();
+}
+
 double ClipGradNorm(const std::vector<at::Tensor>& params, double maxNorm) {
   at::NoGradGuard noGrad;
   std::vector<at::Tensor> norms;
@@ -102,20 +112,67 @@ DistillStep::DistillStep(std::shared_ptr<model::Model> student, std::shared_ptr<
   }
 }
 
+void DistillStep::AttachDistributed(std::shared_ptr<dist::ProcessGroup> group, bool globalSampleManifold, size_t bucketBytes) {
+  if (!group) throw Error(codes::kBadArgument, "AttachDistributed: no process group");
+  std::vector<at::Tensor> weights;
+  {
+    at::NoGradGuard noGrad;
+    for (auto& p : student_->parameters()) weights.push_back(p.detach());
+    if (ema_) {
+      for (auto& p : ema_->parameters()) weights.push_back(p.detach());
+    }
+    group->Broadcast(weights);
+  }
+  group_ = group;
+  globalSampleManifold_ = globalSampleManifold;
+  gradientSync_ = group->size() > 1 ? std::make_shared<dist::GradientSync>(group, student_->parameters(), bucketBytes) : nullptr;
+}
+
 void DistillStep::ResetEma() {
   if (emaUpdater_) emaUpdater_->Reset();
 }
 
-DistillStep::Forward DistillStep::Compute(const StepInput& input, bool train, StepPhases* phases) {
-  student_->CheckInput(input.images);
+uint64_t DistillStep::RankSeed() const {
+  // Rank 0 keeps the single-process stream; other ranks draw their own drop-path masks and random rows.
+  return group_ && group_->rank() > 0 ? options_.seed ^ (0xD1B54A32D192ED03ULL * static_cast<uint64_t>(group_->rank())) : options_.seed;
+}
+
+at::Tensor DistillStep::GlobalSampleTerm(const std::vector<at::Tensor>& student, const std::vector<at::Tensor>& teacher,
+                                         const loss::ManifoldOptions& m) {
+  std::vector<at::Tensor> gs, gt;
+  const int64_t rank = group_->rank();
+  for (size_t i = 0; i < student.size(); ++i) {
+    const at::Tensor live = student[i].to(at::kFloat);
+    const int64_t b = live.size(0);
+    const at::Tensor all = group_->AllGather(live.detach());
+    std::vector<at::Tensor> parts;
+    if (rank > 0) parts.push_back(all.narrow(0, 0, rank * b));
+    parts.push_back(live);
+    if (all.size(0) > (rank + 1) * b) parts.push_back(all.narrow(0, (rank + 1) * b, all.size(0) - (rank + 1) * b));
+    gs.push_back(at::cat(parts, 0));
+    gt.push_back(group_->AllGather(teacher[i].to(at::kFloat).contiguous()));
+  }
+  loss::ManifoldOptions sampleOnly = m;
+  sampleOnly.wPatch = 0;
+  sampleOnly.wRand = 0;
+  auto unused = at::detail::createCPUGenerator(0);
+  return loss::ManifoldLoss(gs, gt, sampleOnly, unused).sample;
+}
+
+DistillStep::Forward DistillStep::Compute(const StepInput& rawInput, bool train, StepPhases* phases) {
+  student_->CheckInput(rawInput.images);
   PhaseClock clock(phases);
+  const at::Device device = student_->device();
+  StepInput input = rawInput;
+  input.images = rawInput.images.to(device);
+  input.targets = rawInput.targets.to(device);
   const bool useTeacher = teacher_ && options_.kd != KdType::kNone;
   const bool useManifold = useTeacher && options_.beta != 0 && !options_.sIds.empty() &&
                            (options_.wSample != 0 || options_.wPatch != 0 || options_.wRand != 0);
   {
     auto gen = at::detail::getDefaultCPUGenerator();
     std::lock_guard<std::mutex> lock(gen.mutex());
-    gen.set_current_seed(StepSeed(options_.seed, input.step));
+    gen.set_current_seed(StepSeed(RankSeed(), input.step));
   }
   CpuAutocast autocast(options_.amp);
 
@@ -148,11 +205,23 @@ DistillStep::Forward DistillStep::Compute(const StepInput& input, bool train, St
     m.k = options_.k;
     m.maxPatchNum = options_.maxPatchNum;
     m.impl = options_.fusedManifold ? loss::ManifoldImpl::kFused : loss::ManifoldImpl::kNaive;
-    auto gen = at::detail::createCPUGenerator(StepSeed(options_.seed ^ 0x5A5A5A5AULL, input.step));
-    loss::ManifoldTerms terms = loss::ManifoldLoss(s.blocks, teacherBlocks, m, gen);
-    f.sample = terms.sample;
-    f.patch = terms.patch;
-    f.rand = terms.rand;
+    auto gen = at::detail::createCPUGenerator(StepSeed(RankSeed() ^ 0x5A5A5A5AULL, input.step));
+    const bool global = globalSampleManifold_ && group_ && group_->size() > 1 && options_.wSample != 0;
+    if (global) {
+      // The sample (inter-image) relation over the whole global batch: remote features are gathered detached,
+      // so each rank's gradient reaches only its own images; the patch and random terms stay per rank.
+      loss::ManifoldOptions local = m;
+      local.wSample = 0;
+      loss::ManifoldTerms terms = loss::ManifoldLoss(s.blocks, teacherBlocks, local, gen);
+      f.patch = terms.patch;
+      f.rand = terms.rand;
+      f.sample = GlobalSampleTerm(s.blocks, teacherBlocks, m);
+    } else {
+      loss::ManifoldTerms terms = loss::ManifoldLoss(s.blocks, teacherBlocks, m, gen);
+      f.sample = terms.sample;
+      f.patch = terms.patch;
+      f.rand = terms.rand;
+    }
   } else {
     f.sample = f.patch = f.rand = at::zeros({}, f.logits.options());
   }
@@ -160,6 +229,12 @@ DistillStep::Forward DistillStep::Compute(const StepInput& input, bool train, St
     f.total = (1.0 - options_.alpha) * f.base + options_.alpha * f.kd + options_.beta * (f.sample + f.patch + f.rand);
   } else {
     f.total = f.base;
+  }
+  f.objective = f.total;
+  if (useManifold && globalSampleManifold_ && group_ && group_->size() > 1 && options_.wSample != 0) {
+    // Every rank holds the same global sample term but only its own images' share of the gradient; the
+    // gradient all-reduce averages (divides by the world size), so the sum over ranks needs this factor back.
+    f.objective = f.total + (group_->size() - 1) * options_.beta * f.sample;
   }
   clock.Lap(&StepPhases::loss);
   return f;
@@ -190,17 +265,42 @@ StepTerms DistillStep::Run(const StepInput& input) {
   Forward f = Compute(input, true, &phases);
   PhaseClock clock(&phases);
   StepTerms terms = Scalars(f.total, f.base, f.kd, f.sample, f.patch, f.rand);
+  terms.correct = TopOneHits(f.logits, input.targets);
+  const auto syncClock = [] { return std::chrono::steady_clock::now(); };
+  const auto seconds = [](auto a, auto b) { return std::chrono::duration<double>(b - a).count(); };
+  if (group_ && group_->size() > 1) {
+    const auto t0 = syncClock();
+    // One small all-reduce: every rank logs the same global means and agrees on whether the step is finite.
+    at::Tensor v = at::tensor({terms.total, terms.base, terms.kd, terms.sample, terms.patch, terms.rand,
+                               static_cast<double>(terms.correct)}, at::kDouble);
+    group_->AllReduceSum(v);
+    const double n = group_->size();
+    auto a = v.accessor<double, 1>();
+    terms.total = a[0] / n;
+    terms.base = a[1] / n;
+    terms.kd = a[2] / n;
+    terms.sample = a[3] / n;
+    terms.patch = a[4] / n;
+    terms.rand = a[5] / n;
+    terms.correct = static_cast<int64_t>(a[6]);
+    terms.syncSeconds += seconds(t0, syncClock());
+  }
   if (!std::isfinite(terms.total)) {
     std::ostringstream msg;
-    msg << "non-finite loss at step " << input.step << ": total=" << terms.total << " base=" << terms.base << " kd=" << terms.kd
-        << " sample=" << terms.sample << " patch=" << terms.patch << " rand=" << terms.rand
+    msg << "non-finite loss at step " << input.step << ": total=" << Fmt(terms.total) << " base=" << Fmt(terms.base)
+        << " kd=" << Fmt(terms.kd) << " sample=" << Fmt(terms.sample) << " patch=" << Fmt(terms.patch) << " rand=" << Fmt(terms.rand)
         << ". Lower --lr, set --clip-grad, or check the inputs; the weights were not updated.";
     throw Error(codes::kNonFiniteLoss, msg.str());
   }
-  terms.correct = TopOneHits(f.logits, input.targets);
   optimizer_.ZeroGrad();
   clock.Lap(&StepPhases::loss);
-  f.total.backward();
+  if (gradientSync_) gradientSync_->BeginBackward();
+  f.objective.backward();
+  if (gradientSync_) {
+    const auto t0 = syncClock();
+    gradientSync_->FinishBackward();
+    terms.syncSeconds += seconds(t0, syncClock());
+  }
   clock.Lap(&StepPhases::backward);
   std::vector<at::Tensor> params;
   for (auto& [name, p] : student_->NamedParameters()) params.push_back(p);

@@ -7,10 +7,16 @@
 #include <optional>
 #include <vector>
 
+#include "loss/manifold_options.h"
 #include "model/model.h"
 #include "train/adamw.h"
 #include "train/logit_losses.h"
 #include "train/model_ema.h"
+
+namespace mdistill::dist {
+class ProcessGroup;
+class GradientSync;
+}  // namespace mdistill::dist
 
 namespace mdistill::train {
 
@@ -50,6 +56,7 @@ struct StepPhases {
 struct StepTerms {
   double total = 0, base = 0, kd = 0, sample = 0, patch = 0, rand = 0;
   double gradNorm = 0;
+  double syncSeconds = 0;  // data parallel: time spent waiting on collectives (metrics + the gradient buckets' tail)
   int64_t correct = 0;  // top-1 hits of the student's cls head against hard labels (or the targets' argmax)
   StepPhases phases;    // filled by Run
 };
@@ -71,16 +78,28 @@ class DistillStep {
   void ResetEma();
   const DistillOptions& options() const { return options_; }
 
+  // Data-parallel training: broadcasts the student (and EMA) weights from rank 0, then every Run averages the
+  // gradients over the group before clipping and AdamW, and returns the terms averaged over the ranks.
+  // globalSampleManifold: the sample relation is computed over the features of the whole global batch.
+  void AttachDistributed(std::shared_ptr<dist::ProcessGroup> group, bool globalSampleManifold, size_t bucketBytes);
+
  private:
   struct Forward {
     at::Tensor total, base, kd, sample, patch, rand, logits;
+    at::Tensor objective;  // what backward() runs on: total, except the global sample term is scaled by the world size
   };
   Forward Compute(const StepInput& input, bool train, StepPhases* phases);
+  uint64_t RankSeed() const;
+  at::Tensor GlobalSampleTerm(const std::vector<at::Tensor>& student, const std::vector<at::Tensor>& teacher,
+                              const loss::ManifoldOptions& m);
 
   std::shared_ptr<model::Model> student_, teacher_, ema_;
   DistillOptions options_;
   AdamW optimizer_;
   std::optional<ModelEma> emaUpdater_;
+  std::shared_ptr<dist::ProcessGroup> group_;
+  std::shared_ptr<dist::GradientSync> gradientSync_;
+  bool globalSampleManifold_ = false;
 };
 
 }  // namespace mdistill::train

@@ -5,6 +5,7 @@ import { registerExportCommand } from './export.js';
 import { registerInfoCommand } from './info.js';
 import { registerReportCommand } from './report.js';
 import { registerTrainCommand } from './train.js';
+import { registerEvalCommand } from './eval.js';
 import { packageRoot } from '../native/loader.js';
 import path from 'node:path';
 
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerTrainCommand(program);
+  registerEvalCommand(program);
   registerInfoCommand(program);
   registerReportCommand(program);
   registerExportCommand(program);

@@ -80,6 +80,12 @@ export const SCHEMA = {
   threads: { type: 'integer', default: null, nullable: true, min: 1, help: 'libtorch intra-op threads (default: $MDISTILL_THREADS or all cores)', group: 'machine' },
   device: { type: 'string', default: 'cpu', choices: ['cpu', 'cuda'], help: 'where the models run', group: 'machine' },
   amp: { type: 'boolean', default: false, help: 'bf16 autocast', group: 'machine' },
+  // Distributed (data parallel over c10d: Gloo on CPU, NCCL on CUDA)
+  'nproc-per-node': { type: 'integer', default: 1, min: 1, help: 'local worker processes to spawn (torchrun/SLURM variables also work)', group: 'distributed' },
+  'global-sample-manifold': { type: 'boolean', default: false, help: 'sample relation over the global batch (all-gathered features), independent of the process count', group: 'distributed' },
+  'dist-timeout': { type: 'number', default: 60, min: 1, help: 'seconds a rendezvous or collective may wait before every worker stops with an error', group: 'distributed' },
+  'bucket-cap-mb': { type: 'number', default: 25, min: 0.001, help: 'gradient all-reduce bucket size (MB); each bucket starts as soon as its gradients are ready', group: 'distributed' },
+  'dist-eval': { type: 'boolean', default: true, help: 'shard evaluation across the processes (counts are all-reduced)', group: 'distributed' },
 } as const satisfies Record<string, Field>;
 
 export type ConfigKey = keyof typeof SCHEMA;

@@ -1,7 +1,7 @@
 // A small builder for ONNX graphs: initializers, constants and nodes with unique names.
 // Weights are added as float32; with `fp16Weights` they are stored as float16 initializers and
 // a Cast to float is put in front, so the graph computes in float32 and the file is half the size.
-import { floatArrayToHalfBits } from './halfFloat.js';
+import { floatArrayToHalfBits } from '../io/halfFloat.js';
 import {
   AttributeType, DataType, type AttributeProto, type DataTypeCode, type GraphProto, type NodeProto,
   type TensorProto, type ValueInfoProto,

@@ -2,6 +2,7 @@
 // Everything is validated before any tensor is returned, so a malformed file never half-loads.
 import { readFile } from 'node:fs/promises';
 import { atomicWriteFile } from './atomicWrite.js';
+import { halfBitsToFloat } from './halfFloat.js';
 
 export type DType = 'F32' | 'F16' | 'BF16' | 'F64' | 'I64';
 export type TensorData = Float32Array | Float64Array | BigInt64Array | Uint16Array;
@@ -166,15 +167,6 @@ export async function writeSafetensors(file: string, tensors: Map<string, Tensor
   await atomicWriteFile(file, serializeSafetensors(tensors, metadata));
 }
 
-function halfToFloat(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >> 10) & 0x1f;
-  const frac = h & 0x3ff;
-  if (exp === 0) return sign * 2 ** -14 * (frac / 1024);
-  if (exp === 0x1f) return frac ? NaN : sign * Infinity;
-  return sign * 2 ** (exp - 15) * (1 + frac / 1024);
-}
-
 /** The tensor as float32, converting F16/BF16/F64 (I64 is rejected: it is not a weight). */
 export function toFloat32(entry: TensorEntry, name = 'tensor'): Float32Array {
   switch (entry.dtype) {
@@ -185,33 +177,7 @@ export function toFloat32(entry: TensorEntry, name = 'tensor'): Float32Array {
       (entry.data as Uint16Array).forEach((h, i) => { bits[i] = h << 16; });
       return new Float32Array(bits.buffer);
     }
-    case 'F16': return Float32Array.from(entry.data as Uint16Array, halfToFloat);
+    case 'F16': return Float32Array.from(entry.data as Uint16Array, halfBitsToFloat);
     case 'I64': throw new SafetensorsError('(convert)', 'is I64; expected a floating-point tensor', name);
   }
-}
-
-/** Float32 → IEEE half bits (round to nearest even), for --fp16 outputs. */
-export function floatToHalfBits(value: number): number {
-  const f32 = new Float32Array([value]);
-  const x = new Uint32Array(f32.buffer)[0];
-  const sign = (x >>> 16) & 0x8000;
-  const exp = (x >>> 23) & 0xff;
-  let mant = x & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  let e = exp - 127 + 15;
-  if (e >= 0x1f) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign;
-    mant |= 0x800000;
-    const shift = 14 - e;
-    let half = mant >>> shift;
-    const rem = mant & ((1 << shift) - 1);
-    const halfway = 1 << (shift - 1);
-    if (rem > halfway || (rem === halfway && half & 1)) half++;
-    return sign | half;
-  }
-  let half = (e << 10) | (mant >>> 13);
-  const rem = mant & 0x1fff;
-  if (rem > 0x1000 || (rem === 0x1000 && half & 1)) half++;
-  return sign | half;
 }

@@ -4,16 +4,12 @@ import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { readSafetensors, type TensorEntry } from '../io/safetensors.js';
 import { fromTimm, resolveModel, toTimm, type ModelConfig } from './modelConfig.js';
+import { WeightsError } from './weightsError.js';
 
 export const MODEL_WEIGHTS_FILE = 'model.safetensors';
 export const EMA_WEIGHTS_FILE = 'ema.safetensors';
 
-export class WeightsError extends Error {
-  constructor(readonly code: 'MDISTILL_BAD_WEIGHTS' | 'MDISTILL_BAD_ARGUMENT', message: string) {
-    super(message);
-    this.name = 'WeightsError';
-  }
-}
+export { WeightsError };
 
 export interface CheckpointWeights {
   /** The safetensors file that was read. */
@@ -42,7 +38,7 @@ export async function resolveWeightsFile(weights: string, options: { ema?: boole
       const others = present.filter((f) => f.endsWith('.safetensors'));
       throw new WeightsError('MDISTILL_BAD_ARGUMENT', `--weights ${weights}: the checkpoint directory has no ${name}` +
         (others.length ? ` (it holds ${others.join(', ')})` : ' and no other .safetensors file') +
-        (options.ema ? '. Drop --ema to export the raw model weights, or pick a checkpoint saved with an EMA.' : '. Pass a checkpoint directory such as runs/<name>/checkpoint-best, or a .safetensors file.'));
+        (options.ema ? '. Drop --ema to use the raw model weights, or pick a checkpoint saved with an EMA.' : '. Pass a checkpoint directory such as runs/<name>/checkpoint-best, or a .safetensors file.'));
     }
     return { file, dir: weights, kind: options.ema ? 'ema' : 'model' };
   }

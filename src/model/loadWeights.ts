@@ -3,6 +3,7 @@
 import { readSafetensors, toFloat32, writeSafetensors, type TensorEntry } from '../io/safetensors.js';
 import { resamplePosEmbed } from '../native/index.js';
 import { fromTimm, toTimm, type ModelConfig } from './modelConfig.js';
+import { WeightsError } from './weightsError.js';
 import { NativeModel, type NamedWeight, type NativeModelOptions } from './nativeModel.js';
 
 export interface LoadOptions {
@@ -27,13 +28,7 @@ export interface LoadReport {
   resized: { name: string; from: number[]; to: number[] }[];
 }
 
-export class WeightsError extends Error {
-  readonly code = 'MDISTILL_BAD_WEIGHTS';
-  constructor(message: string, readonly report?: LoadReport) {
-    super(message);
-    this.name = 'WeightsError';
-  }
-}
+export { WeightsError };
 
 const PREFIXES = ['module.', 'model.'];
 const dims = (shape: number[]): string => `[${shape.join(', ')}]`;
@@ -75,7 +70,7 @@ export function loadStateDict(model: NativeModel, tensors: Map<string, TensorEnt
   const seen = new Set<string>();
   for (const [rawName, entry] of tensors) {
     const name = stripPrefixes(rawName);
-    if (seen.has(name)) throw new WeightsError(`${source}: '${rawName}' names '${name}' a second time once prefixes are stripped`);
+    if (seen.has(name)) throw new WeightsError('MDISTILL_BAD_WEIGHTS', `${source}: '${rawName}' names '${name}' a second time once prefixes are stripped`);
     seen.add(name);
     const expected = shapes.get(name);
     if (!expected) {
@@ -99,7 +94,7 @@ export function loadStateDict(model: NativeModel, tensors: Map<string, TensorEnt
   }
   report.missing = [...shapes.keys()].filter((n) => !seen.has(n));
   if (report.mismatched.length > 0 || (strict && (report.missing.length > 0 || report.unexpected.length > 0))) {
-    throw new WeightsError(describe(report, strict, source), report);
+    throw new WeightsError('MDISTILL_BAD_WEIGHTS', describe(report, strict, source), report);
   }
   model.setWeights(entries);
   report.loaded = entries.map((e) => e.name);
@@ -132,7 +127,7 @@ export async function saveWeights(model: NativeModel, file: string, extraMetadat
 export async function modelFromWeightsFile(file: string, options: NativeModelOptions = {}): Promise<NativeModel> {
   const { tensors, metadata } = await readSafetensors(file);
   if (metadata.timm_class === undefined || metadata.kwargs === undefined) {
-    throw new WeightsError(`${file}: the metadata names no timm_class and kwargs, so the architecture is unknown; build the model from a preset and load the weights into it`);
+    throw new WeightsError('MDISTILL_BAD_WEIGHTS', `${file}: the metadata names no timm_class and kwargs, so the architecture is unknown; build the model from a preset and load the weights into it`);
   }
   const model = new NativeModel(fromTimm(metadata.timm_class, metadata.kwargs, file), options);
   loadStateDict(model, tensors, { source: file });

@@ -12,6 +12,8 @@ export interface NativeModelOptions {
   dropPathRate?: number;
   /** Seed of the random (timm-style) initialisation. */
   seed?: number;
+  /** 'cuda' needs a CUDA build of libtorch (see `mdistill info`). */
+  device?: 'cpu' | 'cuda';
 }
 
 export class NativeModel {
@@ -20,10 +22,10 @@ export class NativeModel {
 
   constructor(readonly config: ModelConfig, options: NativeModelOptions = {}) {
     validateModelConfig(config);
-    const { dropPathRate = 0, seed = 0 } = options;
+    const { dropPathRate = 0, seed = 0, device = 'cpu' } = options;
     if (!(dropPathRate >= 0 && dropPathRate < 1)) throw new Error(`dropPathRate must be in [0, 1), got ${dropPathRate}`);
     if (!Number.isSafeInteger(seed) || seed < 0) throw new Error(`seed must be a non-negative integer, got ${seed}`);
-    this.raw = createRawModel({ ...config, dropPathRate, seed });
+    this.raw = createRawModel({ ...config, dropPathRate, seed, device });
   }
 
   /** Tokens ahead of the patches in pos_embed and in ViT block outputs: cls (+ dist); CaiT has none. */

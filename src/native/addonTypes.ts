@@ -43,6 +43,8 @@ export interface RawModelConfig {
   distilled: boolean;
   depthTokenOnly: number;
   initValues: number;
+  /** Where the parameters live (default 'cpu'); 'cuda' needs a CUDA libtorch. */
+  device?: 'cpu' | 'cuda';
   /** Stochastic depth (training only): linear 0..rate over ViT blocks, constant over CaiT blocks. Default 0. */
   dropPathRate?: number;
   /** Seed of the random initialisation. Default 0. */
@@ -166,6 +168,8 @@ export interface RawStepTerms {
   patch: number;
   rand: number;
   gradNorm: number;
+  /** Data parallel: seconds spent waiting on collectives in this step (0 on one process). */
+  syncSeconds: number;
   /** Top-1 hits of the student's cls head (against the labels, or the soft targets' argmax). */
   correct: number;
   /** Wall seconds of the step's phases (zeros from computeTerms); the loss phase includes the fused manifold
@@ -180,6 +184,34 @@ export interface RawTrainer {
   loadOptimizerState(entries: RawWeight[], steps: number): void;
   noDecayNames(): string[];
   resetEma(): void;
+  /** Broadcasts rank 0's student (and EMA) weights, then every step averages its gradients over the group. */
+  attachProcessGroup(group: RawProcessGroup, options: { globalSampleManifold: boolean; bucketMb?: number }): Promise<void>;
+}
+
+export interface RawProcessGroupOptions {
+  rank: number;
+  worldSize: number;
+  masterAddr: string;
+  masterPort: number;
+  /** Bounds the rendezvous and every collective. */
+  timeoutMs: number;
+  /** 'cuda' uses NCCL (a CUDA libtorch with NCCL), otherwise Gloo. */
+  device?: 'cpu' | 'cuda';
+}
+
+/** A c10d process group: TCPStore rendezvous (rank 0 hosts it) and Gloo (CPU) or NCCL (CUDA). */
+export interface RawProcessGroup {
+  /** Rendezvous with the other ranks; rejects with MDISTILL_DIST_FAILURE after the timeout. */
+  connect(): Promise<void>;
+  /** Element-wise sum over the ranks. */
+  allReduce(values: Float64Array): Promise<Float64Array>;
+  barrier(): Promise<void>;
+  /** Drops this handle (the connections close once no trainer holds the group). */
+  destroy(): void;
+  readonly rank: number;
+  readonly worldSize: number;
+  /** 'gloo', 'nccl', or 'unconnected'. */
+  readonly backend: string;
 }
 
 export interface RawEvalCounts {
@@ -209,6 +241,7 @@ export interface MdistillAddon {
   Trainer: new (student: RawModel, teacher: RawModel | null, ema: RawModel | null, options: RawTrainerOptions) => RawTrainer;
   /** Eval-mode forward: top-1/top-5 hits and the summed cross-entropy of one batch. */
   evaluateBatch(model: RawModel, images: Float32Array, shape: number[], labels: Int32Array): Promise<RawEvalCounts>;
+  ProcessGroup: new (options: RawProcessGroupOptions) => RawProcessGroup;
 }
 
 /** Error codes that native calls attach to the Errors they throw or reject with. */
@@ -219,4 +252,5 @@ export type NativeErrorCode =
   | 'MDISTILL_NONFINITE_LOSS'
   | 'MDISTILL_OUT_OF_MEMORY'
   | 'MDISTILL_TORCH_ERROR'
-  | 'MDISTILL_INTERNAL';
+  | 'MDISTILL_INTERNAL'
+  | 'MDISTILL_DIST_FAILURE';

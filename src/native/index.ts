@@ -2,7 +2,7 @@
 import { availableParallelism } from 'node:os';
 import type {
   GemmBenchmarkResult, MatmulProbeResult, MdistillAddon, NativeErrorCode, RawManifoldLossArgs, RawManifoldLossResult, RawModel, RawModelConfig,
-  RawRuntimeInfo, RawTrainer, RawTrainerOptions, RawEvalCounts,
+  RawRuntimeInfo, RawTrainer, RawTrainerOptions, RawEvalCounts, RawProcessGroup, RawProcessGroupOptions,
 } from './addonTypes.js';
 import { defaultAddonCandidates, loadAddonFrom } from './loader.js';
 import { detectLoadedBlas, type BlasInfo } from './blas.js';
@@ -11,6 +11,7 @@ export type {
   FeatureArray, GemmBenchmarkResult, MatmulProbeResult, NativeErrorCode, RawManifoldLossArgs, RawManifoldLossResult,
 } from './addonTypes.js';
 export type { RawTrainer, RawTrainerOptions, RawStepTerms, RawEvalCounts } from './addonTypes.js';
+export type { RawProcessGroup, RawProcessGroupOptions } from './addonTypes.js';
 export type { RawModel, RawModelConfig, RawForwardOptions, RawForwardResult, RawBlockOutput, RawParameterShape, RawWeight } from './addonTypes.js';
 export { AddonLoadError, classifyLoadFailure, loadAddonFrom, defaultAddonCandidates, type LoadAttempt } from './loader.js';
 export type { BlasInfo } from './blas.js';
@@ -94,4 +95,9 @@ export function createRawTrainer(student: RawModel, teacher: RawModel | null, em
 
 export function evaluateBatch(model: RawModel, images: Float32Array, shape: number[], labels: Int32Array): Promise<RawEvalCounts> {
   return addon().evaluateBatch(model, images, shape, labels);
+}
+
+/** A c10d process group, not yet connected (call connect()). */
+export function createRawProcessGroup(options: RawProcessGroupOptions): RawProcessGroup {
+  return new (addon().ProcessGroup)(options);
 }

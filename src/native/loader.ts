@@ -88,7 +88,7 @@ export function classifyLoadFailure(message: string): { kind: LoadFailureKind; r
 
 const REQUIRED_EXPORTS: (keyof MdistillAddon)[] = [
   'runtimeInfo', 'setNumThreads', 'matmulProbe', 'gemmBenchmark', 'manifoldLoss', 'Model', 'resamplePosEmbed', 'batchedMatmulCheck', 'Trainer',
-  'evaluateBatch',
+  'evaluateBatch', 'ProcessGroup',
 ];
 
 /** Loads the first candidate that works; throws AddonLoadError listing every attempt otherwise. */

@@ -29,4 +29,6 @@ export interface TrainBatchSource {
 
 export interface EvalBatchSource {
   batches(): AsyncIterable<EvalBatch>;
+  /** Each rank reads only its share (the counts are then summed over the ranks). */
+  sharded?: boolean;
 }

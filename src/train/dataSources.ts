@@ -3,7 +3,9 @@
 import { createLoaders, writeClassesJson, type DataConfig, type DatasetName, type Loaders } from '../data/index.js';
 import type { TrainConfig } from '../config/schema.js';
 import type { EvalBatch, EvalBatchSource, TrainBatchSource } from './batchSource.js';
+import { availableParallelism } from 'node:os';
 import { defaultThreads } from '../native/index.js';
+import { SINGLE_PROCESS, type DistContext } from '../dist/distContext.js';
 
 export interface DataSources {
   train: TrainBatchSource;
@@ -21,24 +23,33 @@ const DATASET_OF: Record<TrainConfig['data-set'], DatasetName> = {
   IMNET: 'imagefolder', IMAGEFOLDER: 'imagefolder', SYNTHETIC: 'synthetic',
 };
 
-export function dataConfigOf(config: TrainConfig): DataConfig {
+/** Several processes on one machine share its cores: each decodes with its share minus its native threads. */
+function localWorkers(config: TrainConfig, dist: DistContext): number | undefined {
+  if (dist.localWorldSize <= 1) return undefined;
+  const share = Math.floor(availableParallelism() / dist.localWorldSize);
+  return Math.max(1, share - (config.threads ?? defaultThreads()));
+}
+
+export function dataConfigOf(config: TrainConfig, dist: DistContext = SINGLE_PROCESS): DataConfig {
   const dataset = DATASET_OF[config['data-set'] as TrainConfig['data-set']];
   const channels: 1 | 3 = dataset === 'fashion-mnist' || dataset === 'mnist' ? 1 : 3;
   return {
     dataset, dataPath: dataset === 'synthetic' ? undefined : config['data-path'], inputSize: config['input-size'], channels,
     batchSize: config['batch-size'], mixup: config.mixup, cutmix: config.cutmix, mixupSwitchProb: config['mixup-switch-prob'],
     smoothing: config.smoothing, aa: config.aa ?? 'none', colorJitter: config['color-jitter'], reprob: config.reprob,
-    repeatedAug: config['repeated-aug'], seed: config.seed, workers: config.workers ?? undefined,
+    repeatedAug: config['repeated-aug'], seed: config.seed, workers: config.workers ?? localWorkers(config, dist),
     nativeThreads: config.threads ?? defaultThreads(), maxBadFraction: config['max-bad-fraction'],
     trainSubset: config['train-subset'], evalSubset: config['eval-subset'],
+    rank: dist.rank, worldSize: dist.worldSize, distEval: dist.worldSize > 1 && config['dist-eval'],
     synthetic: dataset === 'synthetic'
       ? { length: config['train-subset'] || 512, numClasses: 10, height: config['input-size'], width: config['input-size'], channels, seed: config.seed }
       : undefined,
   };
 }
 
-function evalSource(loaders: Loaders, limit: number): EvalBatchSource {
+function evalSource(loaders: Loaders, limit: number, sharded: boolean): EvalBatchSource {
   return {
+    sharded,
     async *batches(): AsyncIterable<EvalBatch> {
       let seen = 0;
       for await (const b of loaders.eval.epoch(0)) {
@@ -50,8 +61,11 @@ function evalSource(loaders: Loaders, limit: number): EvalBatchSource {
   };
 }
 
-export async function openDataSources(config: TrainConfig): Promise<DataSources> {
-  const data = dataConfigOf(config);
+export async function openDataSources(config: TrainConfig, dist: DistContext = SINGLE_PROCESS): Promise<DataSources> {
+  const data = dataConfigOf(config, dist);
+  const sharded = data.distEval === true;
+  // A slice of n validation images is shared out over the ranks when evaluation is sharded.
+  const perRank = (n: number) => (sharded ? Math.ceil(n / dist.worldSize) : n);
   const loaders = await createLoaders(data);
   return {
     train: {
@@ -65,8 +79,8 @@ export async function openDataSources(config: TrainConfig): Promise<DataSources>
       },
       badSamples: () => loaders.train.badSamples.count,
     },
-    val: evalSource(loaders, Infinity),
-    valSlice: (n: number) => evalSource(loaders, n),
+    val: evalSource(loaders, Infinity, sharded),
+    valSlice: (n: number) => evalSource(loaders, perRank(n), sharded),
     classes: loaders.classes,
     channels: data.channels ?? 3,
     writeClasses: async (dir: string) => {

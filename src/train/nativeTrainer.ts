@@ -1,6 +1,7 @@
 // The TypeScript face of the native Trainer (native/napi/trainer_wrap.cc) and of evaluateBatch.
 import { createRawTrainer, evaluateBatch as rawEvaluateBatch, type RawStepTerms, type RawTrainerOptions } from '../native/index.js';
 import type { NativeModel } from '../model/nativeModel.js';
+import type { RawProcessGroup } from '../native/index.js';
 import type { TensorEntry } from '../io/safetensors.js';
 
 export type StepTerms = RawStepTerms;
@@ -50,6 +51,11 @@ export class NativeTrainer {
 
   resetEma(): void {
     this.raw.resetEma();
+  }
+
+  /** Data parallel: broadcasts rank 0's weights, then every step averages its gradients over `group`. */
+  attachProcessGroup(group: RawProcessGroup, options: { globalSampleManifold: boolean; bucketMb?: number }): Promise<void> {
+    return this.raw.attachProcessGroup(group, options);
   }
 }
 

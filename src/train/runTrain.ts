@@ -14,6 +14,7 @@ import { writeReport } from '../log/report.js';
 import { evaluateModel, trainStage, type StageResult } from './trainStage.js';
 import { openDataSources, type DataSources } from './dataSources.js';
 import { StopSignal } from './stopSignal.js';
+import { SINGLE_PROCESS, type DistContext } from '../dist/distContext.js';
 
 export interface TrainOutcome {
   exitCode: number;
@@ -40,7 +41,7 @@ function teacherDone(dir: string, epochs: number): boolean {
   }
 }
 
-async function resolveTeacher(config: TrainConfig, data: DataSources, stop: StopSignal, log: (m: string) => void): Promise<{ teacher: NativeModel | null; result?: StageResult }> {
+async function resolveTeacher(config: TrainConfig, data: DataSources, stop: StopSignal, log: (m: string) => void, dist: DistContext): Promise<{ teacher: NativeModel | null; result?: StageResult }> {
   if (config['distillation-type'] === 'none') return { teacher: null };
   const teacherConfig = modelFor(config['teacher-model'], config['teacher-overrides'], config, data);
   checkLayerPairs(config, modelFor(config.model, config['model-overrides'], config, data).depth, teacherConfig.depth);
@@ -50,7 +51,7 @@ async function resolveTeacher(config: TrainConfig, data: DataSources, stop: Stop
       `or --teacher-path train --teacher-epochs N to train one first (or --distillation-type none)`);
   }
   if (teacherPath !== 'train') {
-    const teacher = new NativeModel(teacherConfig);
+    const teacher = new NativeModel(teacherConfig, { device: config.device as 'cpu' | 'cuda' });
     await loadWeightsFile(teacher, teacherPath);
     return { teacher };
   }
@@ -58,7 +59,7 @@ async function resolveTeacher(config: TrainConfig, data: DataSources, stop: Stop
   const best = path.join(dir, 'checkpoint-best', 'model.safetensors');
   if (teacherDone(dir, config['teacher-epochs'])) {
     log(`reusing the teacher trained earlier: ${best}`);
-    const teacher = new NativeModel(teacherConfig);
+    const teacher = new NativeModel(teacherConfig, { device: config.device as 'cpu' | 'cuda' });
     await loadWeightsFile(teacher, best);
     return { teacher };
   }
@@ -68,16 +69,20 @@ async function resolveTeacher(config: TrainConfig, data: DataSources, stop: Stop
     'model-overrides': config['teacher-overrides'],
   };
   const resume = existsSync(path.join(dir, 'checkpoint-last', 'state.json')) ? path.join(dir, 'checkpoint-last') : null;
-  const result = await trainStage({ label: 'teacher', dir, config: teacherRun, student: teacherConfig, teacher: null, train: data.train, val: data.val, stop, resume });
+  const result = await trainStage({
+    label: 'teacher', dir, config: teacherRun, student: teacherConfig, teacher: null, train: data.train, val: data.val, stop, resume,
+    dist, globalBatch: config['batch-size'] * dist.worldSize,
+  });
   if (result.stoppedBy) return { teacher: null, result };
-  const teacher = new NativeModel(teacherConfig);
+  const teacher = new NativeModel(teacherConfig, { device: config.device as 'cpu' | 'cuda' });
   await loadWeightsFile(teacher, best);
   return { teacher, result };
 }
 
 /** Warns loudly when the teacher is near chance on a slice of val: a wrong checkpoint or normalisation. */
-async function checkTeacher(teacher: NativeModel, config: TrainConfig, data: DataSources, log: JsonlWriter): Promise<EvalResult> {
-  const r = await evaluateModel(teacher, data.valSlice(config['teacher-check']));
+async function checkTeacher(teacher: NativeModel, config: TrainConfig, data: DataSources, log: JsonlWriter | null, dist: DistContext): Promise<EvalResult> {
+  const r = await evaluateModel(teacher, data.valSlice(config['teacher-check']), dist);
+  if (!log) return r;
   const chance = 100 / data.classes.length;
   const warning = r.acc1 < 2 * chance
     ? `the teacher's top-1 on ${r.samples} validation images is ${r.acc1.toFixed(1)}%, near chance (${chance.toFixed(1)}%): ` +
@@ -88,41 +93,48 @@ async function checkTeacher(teacher: NativeModel, config: TrainConfig, data: Dat
   return r;
 }
 
-export async function runTrain(config: TrainConfig): Promise<TrainOutcome> {
+/** Under several processes (`dist`), every rank runs this; only rank 0 writes files and prints. */
+export async function runTrain(config: TrainConfig, dist: DistContext = SINGLE_PROCESS): Promise<TrainOutcome> {
   const outDir = config['output-dir'];
   await mkdir(outDir, { recursive: true });
-  await writeFile(path.join(outDir, 'config.yaml'), configToYaml(config));
-  const stop = new StopSignal().install();
-  const say = (m: string) => process.stderr.write(`${m}\n`);
-  const data = await openDataSources(config);
+  if (dist.isMain) await writeFile(path.join(outDir, 'config.yaml'), configToYaml(config));
+  const stop = new StopSignal(dist.isMain ? undefined : () => undefined).install();
+  const say = (m: string) => {
+    if (dist.isMain) process.stderr.write(`${m}\n`);
+  };
+  const data = await openDataSources(config, dist);
+  const globalBatch = config['batch-size'] * dist.worldSize;
   try {
-    await data.writeClasses(outDir);
+    if (dist.isMain) await data.writeClasses(outDir);
+    if (dist.worldSize > 1) say(`data parallel: ${dist.worldSize} processes (${dist.group?.backend ?? 'gloo'}), global batch ${globalBatch}`);
     const rows: TrainOutcome['rows'] = [];
-    const { teacher, result: teacherResult } = await resolveTeacher(config, data, stop, say);
-    if (stop.requested) return stopped(stop, 'run the same command again: the teacher resumes from its checkpoint-last');
+    const { teacher, result: teacherResult } = await resolveTeacher(config, data, stop, say, dist);
+    if (stop.requested) return stopped(stop, 'run the same command again: the teacher resumes from its checkpoint-last', dist);
     const studentConfig = modelFor(config.model, config['model-overrides'], config, data);
-    const log = new JsonlWriter(path.join(outDir, 'log.jsonl'));
+    const log = dist.isMain ? new JsonlWriter(path.join(outDir, 'log.jsonl')) : null;
     if (teacher) {
-      const t = teacherResult?.final ?? (config['teacher-check'] > 0 ? await checkTeacher(teacher, config, data, log) : undefined);
-      if (teacherResult && config['teacher-check'] > 0) await checkTeacher(teacher, config, data, log);
+      const t = teacherResult?.final ?? (config['teacher-check'] > 0 ? await checkTeacher(teacher, config, data, log, dist) : undefined);
+      if (teacherResult && config['teacher-check'] > 0) await checkTeacher(teacher, config, data, log, dist);
       if (t) rows.push({ name: `teacher (${config['teacher-model']})`, acc1: t.acc1, acc5: t.acc5 });
     }
-    log.close();
+    log?.close();
     if (config['compare-scratch'] && teacher) {
       const scratch = await trainStage({
         label: 'scratch', dir: path.join(outDir, 'scratch'), config: { ...config, 'distillation-type': 'none' }, student: studentConfig,
-        teacher: null, train: data.train, val: data.val, stop,
+        teacher: null, train: data.train, val: data.val, stop, dist, globalBatch,
       });
-      if (scratch.stoppedBy) return stopped(stop, 'run the same command again (the baseline restarts; the teacher is reused)');
+      if (scratch.stoppedBy) return stopped(stop, 'run the same command again (the baseline restarts; the teacher is reused)', dist);
       rows.push(rowOf('student from scratch', scratch));
     }
     const main = await trainStage({
       label: 'student', dir: outDir, config, student: studentConfig, teacher, train: data.train, val: data.val, stop, resume: config.resume,
+      dist, globalBatch,
     });
     if (main.stoppedBy) {
-      return stopped(stop, `mdistill train --config ${path.join(outDir, 'config.yaml')} --resume ${path.join(outDir, 'checkpoint-last')}`);
+      return stopped(stop, `mdistill train --config ${path.join(outDir, 'config.yaml')} --resume ${path.join(outDir, 'checkpoint-last')}`, dist);
     }
     rows.push(rowOf(teacher ? `student, ${config['distillation-type']} KD + manifold` : 'student (no teacher)', main));
+    if (!dist.isMain) return { exitCode: 0, rows };
     const report = await writeReport(outDir);
     printTable(rows);
     say(`report: ${report.path}`);
@@ -138,8 +150,8 @@ function rowOf(name: string, r: StageResult): TrainOutcome['rows'][number] {
   return { name: best === r.finalEma ? `${name} (EMA)` : name, acc1: best?.acc1 ?? NaN, acc5: best?.acc5 ?? NaN };
 }
 
-function stopped(stop: StopSignal, howToResume: string): TrainOutcome {
-  process.stderr.write(`stopped by ${stop.requested}; checkpoint-last is saved. To resume: ${howToResume}\n`);
+function stopped(stop: StopSignal, howToResume: string, dist: DistContext): TrainOutcome {
+  if (dist.isMain) process.stderr.write(`stopped by ${stop.requested}; checkpoint-last is saved. To resume: ${howToResume}\n`);
   return { exitCode: stop.exitCode, rows: [] };
 }
 

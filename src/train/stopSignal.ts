@@ -22,6 +22,11 @@ export class StopSignal {
     return this.received;
   }
 
+  /** Records a stop decided elsewhere (another rank received the signal). */
+  request(signal: NodeJS.Signals): void {
+    this.received ??= signal;
+  }
+
   /** The conventional exit code for the signal: 128 + its number. */
   get exitCode(): number {
     return this.received === 'SIGTERM' ? 143 : 130;

@@ -14,6 +14,8 @@ import { learningRate, scaledLr } from './lrSchedule.js';
 import { NativeTrainer, evaluateBatch } from './nativeTrainer.js';
 import type { StopSignal } from './stopSignal.js';
 import type { EvalBatchSource, TrainBatchSource } from './batchSource.js';
+import { SINGLE_PROCESS, type DistContext } from '../dist/distContext.js';
+import { translateResume } from '../dist/resumePosition.js';
 
 export interface StageSpec {
   /** Short name in progress lines: 'teacher', 'scratch', 'student'. */
@@ -30,6 +32,8 @@ export interface StageSpec {
   resume?: string | null;
   /** Global batch (batch-size × world size), for the lr scaling. */
   globalBatch?: number;
+  /** The data-parallel job (default: one process). Only rank 0 logs, prints and writes checkpoints. */
+  dist?: DistContext;
 }
 
 export interface StageResult {
@@ -43,7 +47,8 @@ export interface StageResult {
   seconds: number;
 }
 
-export async function evaluateModel(model: NativeModel, val: EvalBatchSource): Promise<EvalResult> {
+/** Top-1/top-5 over `val`; with a sharded val under several processes, the counts are summed over the ranks. */
+export async function evaluateModel(model: NativeModel, val: EvalBatchSource, dist: DistContext = SINGLE_PROCESS): Promise<EvalResult> {
   let correct1 = 0, correct5 = 0, count = 0, lossSum = 0;
   for await (const batch of val.batches()) {
     try {
@@ -56,6 +61,7 @@ export async function evaluateModel(model: NativeModel, val: EvalBatchSource): P
       batch.release();
     }
   }
+  if (dist.worldSize > 1 && val.sharded) [correct1, correct5, count, lossSum] = await dist.sum([correct1, correct5, count, lossSum]);
   if (count === 0) throw new Error('the validation set is empty');
   return { acc1: (100 * correct1) / count, acc5: (100 * correct5) / count, loss: lossSum / count, samples: count };
 }
@@ -66,11 +72,13 @@ function now(): string {
 
 export async function trainStage(spec: StageSpec): Promise<StageResult> {
   const { config, train, val, stop } = spec;
+  const dist = spec.dist ?? SINGLE_PROCESS;
   const started = Date.now();
   await mkdir(spec.dir, { recursive: true });
   const kd = spec.teacher ? (config['distillation-type'] as 'none' | 'soft' | 'hard') : 'none';
-  const student = new NativeModel(spec.student, { dropPathRate: config['drop-path'], seed: config.seed });
-  const ema = config['model-ema'] ? new NativeModel(spec.student, { seed: config.seed }) : null;
+  const device = config.device as 'cpu' | 'cuda';
+  const student = new NativeModel(spec.student, { dropPathRate: config['drop-path'], seed: config.seed, device });
+  const ema = config['model-ema'] ? new NativeModel(spec.student, { seed: config.seed, device }) : null;
   const trainer = new NativeTrainer(student, spec.teacher, ema, {
     kd, alpha: config['distillation-alpha'], beta: config['distillation-beta'], tau: config['distillation-tau'],
     wSample: config['w-sample'], wPatch: config['w-patch'], wRand: config['w-rand'], K: config.K,
@@ -90,7 +98,7 @@ export async function trainStage(spec: StageSpec): Promise<StageResult> {
 
   let state: CheckpointState = {
     epoch: 0, step: 0, batchInEpoch: 0, bestAcc1: -1, bestEpoch: -1,
-    config: config as unknown as Record<string, unknown>, studentMetadata: metadata, worldSize: 1, version: 1,
+    config: config as unknown as Record<string, unknown>, studentMetadata: metadata, worldSize: dist.worldSize, version: 1,
   };
   if (spec.resume) {
     const ckpt = await readCheckpoint(spec.resume);
@@ -98,13 +106,19 @@ export async function trainStage(spec: StageSpec): Promise<StageResult> {
     if (ema && ckpt.ema) loadStateDict(ema, ckpt.ema, { source: path.join(spec.resume, 'ema.safetensors') });
     trainer.loadOptimizerState(ckpt.optimizer, ckpt.state.step);
     state = { ...ckpt.state, config: state.config };
+    const moved = translateResume(ckpt.state, { worldSize: dist.worldSize, batchSize: config['batch-size'], stepsPerEpoch });
+    if (moved.note && dist.isMain) process.stderr.write(`${spec.label}: ${moved.note}\n`);
+    state = { ...state, step: moved.step, batchInEpoch: moved.batchInEpoch, worldSize: dist.worldSize };
   } else if (ema) {
     trainer.resetEma();
   }
+  // Rank 0's weights (and EMA) reach every rank; from here on each step averages the gradients.
+  if (dist.group) await trainer.attachProcessGroup(dist.group, { globalSampleManifold: config['global-sample-manifold'], bucketMb: config['bucket-cap-mb'] });
 
-  const log = new JsonlWriter(path.join(spec.dir, 'log.jsonl'));
-  const progress = new Progress();
+  const log: Pick<JsonlWriter, 'append'> = dist.isMain ? new JsonlWriter(path.join(spec.dir, 'log.jsonl')) : { append: () => undefined };
+  const progress: Pick<Progress, 'update' | 'done'> = dist.isMain ? new Progress() : { update: () => undefined, done: () => undefined };
   const saveCheckpoint = async (name: 'checkpoint-last' | 'checkpoint-best') => {
+    if (!dist.isMain) return;
     const opt = trainer.optimizerState();
     await writeCheckpoint(path.join(spec.dir, name), {
       model: stateDictOf(student), ema: ema ? stateDictOf(ema) : undefined, optimizer: opt.tensors, state,
@@ -123,7 +137,8 @@ export async function trainStage(spec: StageSpec): Promise<StageResult> {
         try {
           const lr = learningRate(state.step, schedule);
           terms = await trainer.step(batch, lr, state.step);
-          const b = batch.shape[0];
+          // The terms are already means over the ranks; the counts cover the global batch.
+          const b = batch.shape[0] * dist.worldSize;
           seen += b;
           windowImages += b;
           lossSum += terms.total * b;
@@ -146,7 +161,11 @@ export async function trainStage(spec: StageSpec): Promise<StageResult> {
         } finally {
           batch.release();
         }
-        if (stop.requested) break;
+        // Every rank stops after the same step, even when the signal reached them a step apart.
+        if (dist.worldSize > 1 ? (await dist.sum([stop.requested ? 1 : 0]))[0] > 0 : stop.requested) {
+          if (!stop.requested) stop.request('SIGTERM');
+          break;
+        }
       }
       if (stop.requested) {
         progress.done();
@@ -155,8 +174,8 @@ export async function trainStage(spec: StageSpec): Promise<StageResult> {
         return { dir: spec.dir, student, ema, best: { epoch: state.bestEpoch, acc1: state.bestAcc1 }, stoppedBy: stop.requested, seconds: (Date.now() - started) / 1000 };
       }
       progress.done();
-      final = await evaluateModel(student, val);
-      finalEma = ema ? await evaluateModel(ema, val) : undefined;
+      final = await evaluateModel(student, val, dist);
+      finalEma = ema ? await evaluateModel(ema, val, dist) : undefined;
       state.epoch = epoch + 1;
       state.batchInEpoch = 0;
       const seconds = (Date.now() - epochStart) / 1000;
@@ -172,7 +191,7 @@ export async function trainStage(spec: StageSpec): Promise<StageResult> {
       }
       await saveCheckpoint('checkpoint-last');
       if (isBest) await saveCheckpoint('checkpoint-best');
-      process.stderr.write(
+      if (dist.isMain) process.stderr.write(
         `${spec.label} epoch ${epoch + 1}/${config.epochs}: top-1 ${final.acc1.toFixed(2)}%` +
           (finalEma ? ` (EMA ${finalEma.acc1.toFixed(2)}%)` : '') + `, ${batchesThisRun} steps in ${seconds.toFixed(1)} s\n`,
       );
@@ -181,6 +200,8 @@ export async function trainStage(spec: StageSpec): Promise<StageResult> {
     progress.done();
     throw err;
   }
+  // The other ranks may read what rank 0 just wrote (a trained teacher's checkpoint-best).
+  await dist.barrier();
   const seconds = (Date.now() - started) / 1000;
   await log.append({ kind: 'summary', time: now(), seconds, best: { epoch: state.bestEpoch, acc1: state.bestAcc1 }, final: { eval: final, evalEma: finalEma }, badSamples: train.badSamples() });
   return { dir: spec.dir, student, ema, best: { epoch: state.bestEpoch, acc1: state.bestAcc1 }, final, finalEma, seconds };

@@ -1,4 +1,6 @@
 // Every preset's graph, at a small image size with random weights, runs in onnxruntime with a dynamic batch.
+import { NativeModel } from '../../src/model/nativeModel.js';
+import { loadStateDict } from '../../src/model/loadWeights.js';
 import { describe, expect, it } from 'vitest';
 import type { TensorEntry } from '../../src/io/safetensors.js';
 import { buildOnnxModel } from '../../src/export/onnxModel.js';
@@ -6,17 +8,24 @@ import { MODEL_PRESETS, resolveModel, type ModelConfig } from '../../src/model/m
 import { assertStateDictFits } from '../../src/model/timmStateShapes.js';
 import { maxAbsDiff, randomState, runOnnx } from './fixtures.js';
 
-/**
- * Independent forwards to compare the ONNX logits with. Empty until the native models land; then add e.g.
- *   { name: 'native', logits: async (config, state, input, dims) => (await nativeForward(config, state, input, dims)).logits }
- * and every preset below is checked against it (within `tolerance`).
- */
+/** Independent forwards the ONNX logits must match (within `tolerance`) for every preset. */
 interface Reference {
   name: string;
   tolerance: number;
   logits: (config: ModelConfig, state: Map<string, TensorEntry>, input: Float32Array, dims: number[]) => Promise<Float32Array>;
 }
-const references: Reference[] = [];
+const references: Reference[] = [
+  {
+    // The native libtorch model (the one the trainer trains) with the same weights, in eval mode.
+    name: 'native',
+    tolerance: 1e-4,
+    logits: async (config, state, input, dims) => {
+      const model = new NativeModel(config);
+      loadStateDict(model, state, { source: 'random' });
+      return (await model.forward(input, dims)).logits;
+    },
+  },
+];
 
 /** Small but true to the preset: its width, heads and class; 2 blocks (1 class-attention block), 32 px, patch 8. */
 function smallConfig(preset: string): ModelConfig {

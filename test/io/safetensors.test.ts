@@ -3,10 +3,11 @@ import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
-  SafetensorsError, floatToHalfBits, parseSafetensors, readSafetensors, serializeSafetensors, toFloat32, writeSafetensors,
+  SafetensorsError, parseSafetensors, readSafetensors, serializeSafetensors, toFloat32, writeSafetensors,
   type TensorEntry,
 } from '../../src/io/safetensors.js';
 import { packageRoot } from '../../src/native/loader.js';
+import { floatToHalfBits } from '../../src/io/halfFloat.js';
 
 const fixtures = path.resolve(packageRoot, '..', 'shared', 'fixtures');
 

@@ -1,5 +1,4 @@
-// Bulk float32 → IEEE half conversion for --fp16 weights. Same rounding (to nearest even) and bits as
-// io/safetensors' floatToHalfBits, without its per-value allocation: ~100x faster on 20M-value models.
+// IEEE half precision: float32 → half bits (round to nearest even) in bulk, and half bits → number.
 export function floatArrayToHalfBits(values: Float32Array): Uint16Array {
   const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
   const out = new Uint16Array(values.length);
@@ -35,4 +34,17 @@ export function floatArrayToHalfBits(values: Float32Array): Uint16Array {
     }
   }
   return out;
+}
+
+export function floatToHalfBits(value: number): number {
+  return floatArrayToHalfBits(Float32Array.of(value))[0];
+}
+
+export function halfBitsToFloat(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exp = (h >> 10) & 0x1f;
+  const frac = h & 0x3ff;
+  if (exp === 0) return sign * 2 ** -14 * (frac / 1024);
+  if (exp === 0x1f) return frac ? NaN : sign * Infinity;
+  return sign * 2 ** (exp - 15) * (1 + frac / 1024);
 }
