@@ -12,7 +12,8 @@ namespace {
 at::Tensor MixHeads(const at::Tensor& attn, const Linear& mix) {
   const int64_t B = attn.size(0), H = attn.size(1);
   at::Tensor mixed = BatchedMatmul(mix.weight.unsqueeze(0).expand({B, H, H}), attn.reshape({B, H, -1}));
-  return (mixed + mix.bias.view({1, H, 1})).view(attn.sizes());
+  // In place: the product is a fresh tensor that its backward does not keep, so this saves a map-sized copy.
+  return mixed.add_(mix.bias.view({1, H, 1})).view(attn.sizes());
 }
 }  // namespace
 

@@ -50,6 +50,13 @@ Napi::Object TermsToJs(Napi::Env env, const train::StepTerms& t) {
   out.Set("gradNorm", t.gradNorm);
   out.Set("syncSeconds", t.syncSeconds);
   out.Set("correct", Napi::Number::New(env, static_cast<double>(t.correct)));
+  auto phases = Napi::Object::New(env);
+  phases.Set("teacher", t.phases.teacher);
+  phases.Set("student", t.phases.student);
+  phases.Set("loss", t.phases.loss);
+  phases.Set("backward", t.phases.backward);
+  phases.Set("optimizer", t.phases.optimizer);
+  out.Set("phases", phases);
   return out;
 }
 

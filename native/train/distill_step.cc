@@ -14,6 +14,7 @@
 #include "dist/process_group.h"
 #include "loss/manifold_loss.h"
 #include "napi/errors.h"
+#include "train/memory_reuse.h"
 
 namespace mdistill::train {
 
@@ -48,6 +49,22 @@ class CpuAutocast {
   bool previous_ = false;
 };
 
+// Adds the seconds since the last Lap() to a phase (nothing without a phase record).
+class PhaseClock {
+ public:
+  explicit PhaseClock(StepPhases* phases) : phases_(phases), last_(std::chrono::steady_clock::now()) {}
+  void Lap(double StepPhases::*phase) {
+    if (!phases_) return;
+    const auto now = std::chrono::steady_clock::now();
+    phases_->*phase += std::chrono::duration<double>(now - last_).count();
+    last_ = now;
+  }
+
+ private:
+  StepPhases* phases_;
+  std::chrono::steady_clock::time_point last_;
+};
+
 // "nan" rather than the platform's "-nan", so the message reads the same everywhere.
 std::string Fmt(double v) {
   if (std::isnan(v)) return "nan";
@@ -79,6 +96,7 @@ DistillStep::DistillStep(std::shared_ptr<model::Model> student, std::shared_ptr<
                          std::shared_ptr<model::Model> ema, DistillOptions options, AdamWOptions adamw)
     : student_(std::move(student)), teacher_(std::move(teacher)), ema_(std::move(ema)), options_(std::move(options)),
       optimizer_(student_->NamedParameters(), adamw) {
+  KeepFreedMemoryForReuse();
   if (options_.sIds.size() != options_.tIds.size()) {
     throw Error(codes::kBadArgument, "s-id and t-id must have the same length");
   }
@@ -141,8 +159,9 @@ at::Tensor DistillStep::GlobalSampleTerm(const std::vector<at::Tensor>& student,
   return loss::ManifoldLoss(gs, gt, sampleOnly, unused).sample;
 }
 
-DistillStep::Forward DistillStep::Compute(const StepInput& rawInput, bool train) {
+DistillStep::Forward DistillStep::Compute(const StepInput& rawInput, bool train, StepPhases* phases) {
   student_->CheckInput(rawInput.images);
+  PhaseClock clock(phases);
   const at::Device device = student_->device();
   StepInput input = rawInput;
   input.images = rawInput.images.to(device);
@@ -168,8 +187,10 @@ DistillStep::Forward DistillStep::Compute(const StepInput& rawInput, bool train)
   // Inference tensors cannot enter autograd; clones are ordinary tensors (the teacher side needs no gradient).
   for (auto& b : teacherBlocks) b = b.clone();
   if (teacherLogits.defined()) teacherLogits = teacherLogits.clone();
+  clock.Lap(&StepPhases::teacher);
 
   model::ForwardOutput s = student_->Forward(input.images, useManifold ? options_.sIds : std::vector<int64_t>{}, train);
+  clock.Lap(&StepPhases::student);
   Forward f;
   f.logits = s.logits.to(at::kFloat);
   const at::Tensor kdLogits = s.logitsDist.defined() ? s.logitsDist.to(at::kFloat) : f.logits;
@@ -215,6 +236,7 @@ DistillStep::Forward DistillStep::Compute(const StepInput& rawInput, bool train)
     // gradient all-reduce averages (divides by the world size), so the sum over ranks needs this factor back.
     f.objective = f.total + (group_->size() - 1) * options_.beta * f.sample;
   }
+  clock.Lap(&StepPhases::loss);
   return f;
 }
 
@@ -239,7 +261,9 @@ int64_t TopOneHits(const at::Tensor& logits, const at::Tensor& targets) {
 
 StepTerms DistillStep::Run(const StepInput& input) {
   student_->train();
-  Forward f = Compute(input, true);
+  StepPhases phases;
+  Forward f = Compute(input, true, &phases);
+  PhaseClock clock(&phases);
   StepTerms terms = Scalars(f.total, f.base, f.kd, f.sample, f.patch, f.rand);
   terms.correct = TopOneHits(f.logits, input.targets);
   const auto syncClock = [] { return std::chrono::steady_clock::now(); };
@@ -269,6 +293,7 @@ StepTerms DistillStep::Run(const StepInput& input) {
     throw Error(codes::kNonFiniteLoss, msg.str());
   }
   optimizer_.ZeroGrad();
+  clock.Lap(&StepPhases::loss);
   if (gradientSync_) gradientSync_->BeginBackward();
   f.objective.backward();
   if (gradientSync_) {
@@ -276,18 +301,21 @@ StepTerms DistillStep::Run(const StepInput& input) {
     gradientSync_->FinishBackward();
     terms.syncSeconds += seconds(t0, syncClock());
   }
+  clock.Lap(&StepPhases::backward);
   std::vector<at::Tensor> params;
   for (auto& [name, p] : student_->NamedParameters()) params.push_back(p);
   terms.gradNorm = ClipGradNorm(params, options_.clipGrad);
   optimizer_.Step(input.lr);
   if (emaUpdater_) emaUpdater_->Update(options_.emaDecay);
+  clock.Lap(&StepPhases::optimizer);
+  terms.phases = phases;
   return terms;
 }
 
 StepTerms DistillStep::Evaluate(const StepInput& input) {
   student_->train();
   at::NoGradGuard noGrad;
-  Forward f = Compute(input, true);
+  Forward f = Compute(input, true, nullptr);
   StepTerms terms = Scalars(f.total, f.base, f.kd, f.sample, f.patch, f.rand);
   terms.correct = TopOneHits(f.logits, input.targets);
   return terms;

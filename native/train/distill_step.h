@@ -45,6 +45,12 @@ struct StepInput {
   int64_t step = 0;    // global step: keys the step's randomness (drop-path, the random relation's rows)
 };
 
+// Wall seconds of the step's phases (for benchmarks and profiling; the loss phase includes the fused manifold
+// loss's student gradient, which it computes during its forward).
+struct StepPhases {
+  double teacher = 0, student = 0, loss = 0, backward = 0, optimizer = 0;
+};
+
 // The terms as the official code weighs them: total = (1−α)·base + α·kd + β·(sample + patch + rand),
 // with sample/patch/rand already carrying their w_* weights. With kd none: total = base.
 struct StepTerms {
@@ -52,7 +58,9 @@ struct StepTerms {
   double gradNorm = 0;
   double syncSeconds = 0;  // data parallel: time spent waiting on collectives (metrics + the gradient buckets' tail)
   int64_t correct = 0;  // top-1 hits of the student's cls head against hard labels (or the targets' argmax)
+  StepPhases phases;    // filled by Run
 };
+
 
 class DistillStep {
  public:
@@ -80,7 +88,7 @@ class DistillStep {
     at::Tensor total, base, kd, sample, patch, rand, logits;
     at::Tensor objective;  // what backward() runs on: total, except the global sample term is scaled by the world size
   };
-  Forward Compute(const StepInput& input, bool train);
+  Forward Compute(const StepInput& input, bool train, StepPhases* phases);
   uint64_t RankSeed() const;
   at::Tensor GlobalSampleTerm(const std::vector<at::Tensor>& student, const std::vector<at::Tensor>& teacher,
                               const loss::ManifoldOptions& m);

@@ -172,6 +172,9 @@ export interface RawStepTerms {
   syncSeconds: number;
   /** Top-1 hits of the student's cls head (against the labels, or the soft targets' argmax). */
   correct: number;
+  /** Wall seconds of the step's phases (zeros from computeTerms); the loss phase includes the fused manifold
+   *  loss's student gradient, computed during its forward. */
+  phases: { teacher: number; student: number; loss: number; backward: number; optimizer: number };
 }
 
 export interface RawTrainer {
