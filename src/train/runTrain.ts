@@ -1,7 +1,7 @@
 // `mdistill train`: resolves the teacher (a weights file, or one trained first and reused on the next run),
 // optionally trains a from-scratch baseline, distils the student, and prints the comparison table.
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { TrainConfig } from '../config/schema.js';
 import { checkLayerPairs, configToYaml } from '../config/resolveConfig.js';
@@ -112,10 +112,13 @@ export async function runTrain(config: TrainConfig, dist: DistContext = SINGLE_P
     const { teacher, result: teacherResult } = await resolveTeacher(config, data, stop, say, dist);
     if (stop.requested) return stopped(stop, 'run the same command again: the teacher resumes from its checkpoint-last', dist);
     const studentConfig = modelFor(config.model, config['model-overrides'], config, data);
-    const log = dist.isMain ? new JsonlWriter(path.join(outDir, 'log.jsonl')) : null;
+    const logPath = path.join(outDir, 'log.jsonl');
+    // A fresh run starts its log here (the teacher check is its first record); a resumed one appends.
+    if (dist.isMain && !config.resume) await rm(logPath, { force: true });
+    const log = dist.isMain ? new JsonlWriter(logPath) : null;
     if (teacher) {
-      const t = teacherResult?.final ?? (config['teacher-check'] > 0 ? await checkTeacher(teacher, config, data, log, dist) : undefined);
-      if (teacherResult && config['teacher-check'] > 0) await checkTeacher(teacher, config, data, log, dist);
+      const checked = config['teacher-check'] > 0 ? await checkTeacher(teacher, config, data, log, dist) : undefined;
+      const t = teacherResult?.final ?? checked;
       if (t) rows.push({ name: `teacher (${config['teacher-model']})`, acc1: t.acc1, acc5: t.acc5 });
     }
     log?.close();
@@ -129,7 +132,7 @@ export async function runTrain(config: TrainConfig, dist: DistContext = SINGLE_P
     }
     const main = await trainStage({
       label: 'student', dir: outDir, config, student: studentConfig, teacher, train: data.train, val: data.val, stop, resume: config.resume,
-      dist, globalBatch,
+      keepLog: true, dist, globalBatch,
     });
     if (main.stoppedBy) {
       return stopped(stop, `mdistill train --config ${path.join(outDir, 'config.yaml')} --resume ${path.join(outDir, 'checkpoint-last')}`, dist);

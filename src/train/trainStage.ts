@@ -1,6 +1,6 @@
 // One training run of one student: epochs of native steps fed by the data pipeline, per-epoch eval of the student
 // and its EMA, log.jsonl, atomic checkpoints, exact resume, and a clean stop on SIGINT/SIGTERM.
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { TrainConfig } from '../config/schema.js';
 import type { ModelConfig } from '../model/modelConfig.js';
@@ -30,6 +30,8 @@ export interface StageSpec {
   stop: StopSignal;
   /** A checkpoint directory to continue from exactly. */
   resume?: string | null;
+  /** Keep an existing log.jsonl on a fresh start (the caller already started it); by default a fresh start empties it. */
+  keepLog?: boolean;
   /** Global batch (batch-size × world size), for the lr scaling. */
   globalBatch?: number;
   /** The data-parallel job (default: one process). Only rank 0 logs, prints and writes checkpoints. */
@@ -115,7 +117,10 @@ export async function trainStage(spec: StageSpec): Promise<StageResult> {
   // Rank 0's weights (and EMA) reach every rank; from here on each step averages the gradients.
   if (dist.group) await trainer.attachProcessGroup(dist.group, { globalSampleManifold: config['global-sample-manifold'], bucketMb: config['bucket-cap-mb'] });
 
-  const log: Pick<JsonlWriter, 'append'> = dist.isMain ? new JsonlWriter(path.join(spec.dir, 'log.jsonl')) : { append: () => undefined };
+  const logPath = path.join(spec.dir, 'log.jsonl');
+  // A fresh run in a reused directory must not mix its records with an earlier run's.
+  if (dist.isMain && !spec.resume && !spec.keepLog) await rm(logPath, { force: true });
+  const log: Pick<JsonlWriter, 'append'> = dist.isMain ? new JsonlWriter(logPath) : { append: () => undefined };
   const progress: Pick<Progress, 'update' | 'done'> = dist.isMain ? new Progress() : { update: () => undefined, done: () => undefined };
   const saveCheckpoint = async (name: 'checkpoint-last' | 'checkpoint-best') => {
     if (!dist.isMain) return;

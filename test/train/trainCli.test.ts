@@ -125,6 +125,10 @@ describe('quickstart (shortened)', () => {
       '--teacher-check', '128', '--no-compare-scratch', '--output-dir', out]);
     expect(again.status).toBe(0);
     expect(again.stderr).toContain('reusing the teacher trained earlier');
+    // The second, fresh run replaced the first run's log rather than appending to it.
+    const kinds = readFileSync(path.join(out, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).kind);
+    expect(kinds.filter((k) => k === 'teacher')).toHaveLength(1);
+    expect(kinds.filter((k) => k === 'summary')).toHaveLength(1);
 
     const evaluated = run(['eval', '--weights', path.join(out, 'checkpoint-best'), '--eval-subset', '256', '--json']);
     expect(evaluated.status).toBe(0);
