@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type RgbImage, affine, autoContrast, enhanceBrightness, equalize, invert, rotate, solarize } from '../../src/data/imageOps.js';
-import { RAND_INCREASING_OPS, applyOp, parseRandAugment, randAugment } from '../../src/data/randAugment.js';
+import { type RgbImage, affine, autoContrast, enhanceBrightness, enhanceColor, equalize, invert, posterize, rotate, solarize } from '../../src/data/imageOps.js';
+import { RAND_INCREASING_OPS, RAND_ORIGINAL_OPS, applyOp, parseRandAugment, randAugment } from '../../src/data/randAugment.js';
 import { randomResizedCropBox } from '../../src/data/randomResizedCrop.js';
 import { KeyedRng } from '../../src/data/rng.js';
 import { IMAGENET_MEAN } from '../../src/data/normalize.js';
@@ -20,7 +20,8 @@ const cfg = parseRandAugment('rand-m9-mstd0.5-inc1', IMAGENET_MEAN);
 describe('RandAugment (timm rand-m9-mstd0.5-inc1)', () => {
   it('parses the config string like timm', () => {
     expect(cfg).toMatchObject({ numOps: 2, magnitude: 9, magnitudeStd: 0.5, magnitudeMax: 10, prob: 0.5, fill: [124, 116, 104] });
-    expect(() => parseRandAugment('rand-m9-mstd0.5', IMAGENET_MEAN)).toThrow(/inc1/);
+    expect(cfg.ops).toBe(RAND_INCREASING_OPS);
+    expect(parseRandAugment('rand-m9-mstd0.5', IMAGENET_MEAN).ops).toBe(RAND_ORIGINAL_OPS);
     expect(() => parseRandAugment('v0', IMAGENET_MEAN)).toThrow(/only RandAugment/);
     expect(() => parseRandAugment('rand-q9-inc1', IMAGENET_MEAN)).toThrow(/unknown section 'q9'/);
   });
@@ -125,3 +126,26 @@ describe('ColorJitter (only with RandAugment off)', () => {
 });
 
 const GOLDEN_JITTER = 'bfc336f8';
+
+describe("RandAugment without '-inc1' (timm's original op set)", () => {
+  const original = parseRandAugment('rand-m9-mstd0.5', IMAGENET_MEAN);
+  it('draws only from the original set and maps levels like timm (weaker as the level rises)', () => {
+    const seen = new Set<string>();
+    for (let k = 0; k < 300; k++) {
+      for (const a of randAugment(testImage(8, 8), original, new KeyedRng([k])).applied) {
+        expect(RAND_ORIGINAL_OPS).toContain(a.op);
+        seen.add(a.op);
+      }
+    }
+    expect(seen.size).toBe(15);
+    const img = testImage();
+    // level 10: 4 bits kept, threshold 256 (no-op), enhance factor 1.9; level 0: 0 bits, threshold 0, factor 0.1
+    expect(applyOp(img, 'Posterize', 10, original, new KeyedRng([1])).data).toEqual(posterize(img, 4).data);
+    expect(applyOp(img, 'Posterize', 0, original, new KeyedRng([1])).data.every((v) => v === 0)).toBe(true);
+    expect(applyOp(img, 'Solarize', 10, original, new KeyedRng([1])).data).toEqual(img.data);
+    expect(applyOp(img, 'Solarize', 0, original, new KeyedRng([1])).data).toEqual(invert(img).data);
+    expect(applyOp(img, 'Brightness', 10, original, new KeyedRng([1])).data).toEqual(enhanceBrightness(img, 1.9).data);
+    expect(applyOp(img, 'Color', 0, original, new KeyedRng([1])).data).toEqual(enhanceColor(img, 0.1).data);
+  });
+});
+
