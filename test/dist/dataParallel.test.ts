@@ -120,7 +120,7 @@ describe('data parallel (Gloo, loopback)', () => {
 
   test('killing one worker ends the other with an error naming its rank, within --dist-timeout', async () => {
     const dir = path.join(tmp.dir, 'killed');
-    const ranks = await startRanks(2, runArgs({ outDir: dir, teacher, batch: 8, trainSubset: 8000, extra: ['--dist-timeout', '5'] }));
+    const ranks = await startRanks(2, runArgs({ outDir: dir, teacher, batch: 8, trainSubset: 8000, extra: ['--dist-timeout', '10'] }));
     await until(() => stepsSoFar(dir) > 0, 'the first step');
     ranks[1].child.kill('SIGKILL');
     const [survivor, killed] = await Promise.all(ranks.map((r) => r.exit));
@@ -133,12 +133,12 @@ describe('data parallel (Gloo, loopback)', () => {
 
   test('a stalled peer (SIGSTOP) ends the other after --dist-timeout', async () => {
     const dir = path.join(tmp.dir, 'stalled');
-    const ranks = await startRanks(2, runArgs({ outDir: dir, teacher, batch: 8, trainSubset: 8000, extra: ['--dist-timeout', '3'] }));
+    const ranks = await startRanks(2, runArgs({ outDir: dir, teacher, batch: 8, trainSubset: 8000, extra: ['--dist-timeout', '8'] }));
     await until(() => stepsSoFar(dir) > 0, 'the first step');
     ranks[1].child.kill('SIGSTOP');
     const survivor = await ranks[0].exit;
     ranks[1].child.kill('SIGKILL');
     expect(survivor.code).toBe(1);
-    expect(survivor.stderr).toMatch(/rank 0 of 2: .*failed: .*within 3 s \(--dist-timeout\)/);
+    expect(survivor.stderr).toMatch(/rank 0 of 2: .*failed: .*within 8 s \(--dist-timeout\)/);
   }, 120_000);
 });

@@ -23,7 +23,8 @@ describe('ProcessGroup (Gloo, loopback)', () => {
   });
 
   test('a collective the peer never joins fails after the timeout, naming the rank', async () => {
-    const [a, b] = await pair(1500);
+    // Long enough for both ranks to rendezvous on a loaded machine (the same timeout covers the rendezvous).
+    const [a, b] = await pair(6000);
     await expect(a.allReduce(new Float64Array([1]))).rejects.toMatchObject({ code: 'MDISTILL_DIST_FAILURE', message: expect.stringMatching(/^rank 0 of 2: all-reduce failed/) });
     a.destroy();
     b.destroy();
