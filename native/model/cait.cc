@@ -51,14 +51,7 @@ ForwardOutput Cait::Forward(const at::Tensor& x, const std::vector<int64_t>& kee
   CheckBlocks(keepBlocks);
   at::Tensor tokens = patchEmbed_->Forward(x) + posEmbed_;
   ForwardOutput out;
-  out.blocks.resize(keepBlocks.size());
-  const auto& blocks = blocks_->items();
-  for (size_t i = 0; i < blocks.size(); ++i) {
-    tokens = blocks[i]->Forward(tokens, train);
-    for (size_t k = 0; k < keepBlocks.size(); ++k) {
-      if (keepBlocks[k] == static_cast<int64_t>(i)) out.blocks[k] = tokens;
-    }
-  }
+  tokens = RunBlocks(blocks_->items(), tokens, keepBlocks, train, out);
   at::Tensor cls = clsToken_.expand({x.size(0), -1, -1});
   for (const auto& block : blocksTokenOnly_->items()) cls = block->Forward(tokens, cls);
   // The head reads only the cls token after the final norm (per-token, so normalising it alone is the same).

@@ -46,6 +46,21 @@ class Model : public torch::nn::Module {
   void CheckBlocks(const std::vector<int64_t>& keepBlocks) const;
 
  protected:
+  // Runs the self-attention blocks over `tokens`, keeping the outputs of the requested blocks (in request order)
+  // in out.blocks; returns the last block's output.
+  template <typename Blocks>
+  at::Tensor RunBlocks(const Blocks& blocks, at::Tensor tokens, const std::vector<int64_t>& keepBlocks, bool train,
+                       ForwardOutput& out) const {
+    out.blocks.resize(keepBlocks.size());
+    for (size_t i = 0; i < blocks.size(); ++i) {
+      tokens = blocks[i]->Forward(tokens, train);
+      for (size_t k = 0; k < keepBlocks.size(); ++k) {
+        if (keepBlocks[k] == static_cast<int64_t>(i)) out.blocks[k] = tokens;
+      }
+    }
+    return tokens;
+  }
+
   ModelConfig config_;
 };
 

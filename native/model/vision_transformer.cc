@@ -43,14 +43,7 @@ ForwardOutput VisionTransformer::Forward(const at::Tensor& x, const std::vector<
   at::Tensor tokens = at::cat(parts, 1) + posEmbed_;
 
   ForwardOutput out;
-  out.blocks.resize(keepBlocks.size());
-  const auto& blocks = blocks_->items();
-  for (size_t i = 0; i < blocks.size(); ++i) {
-    tokens = blocks[i]->Forward(tokens, train);
-    for (size_t k = 0; k < keepBlocks.size(); ++k) {
-      if (keepBlocks[k] == static_cast<int64_t>(i)) out.blocks[k] = tokens;
-    }
-  }
+  tokens = RunBlocks(blocks_->items(), tokens, keepBlocks, train, out);
   // LayerNorm is per token, so normalising only the prefix tokens the heads read equals timm's norm(x)[:, i].
   const int64_t prefix = config_.NumPrefixTokens();
   at::Tensor normed = norm_->Forward(tokens.narrow(1, 0, prefix));

@@ -1,5 +1,6 @@
 // The raw shape of every export of the native addon (native/addon.cc). Only src/native/ may use it;
 // the rest of src/ imports the wrappers in src/native/index.ts, so tests can substitute a fake.
+import type { ModelConfig } from '../model/modelConfig.js';
 
 export interface RawRuntimeInfo {
   libtorchVersion: string;
@@ -29,20 +30,7 @@ export interface GemmBenchmarkResult {
 }
 
 /** The ModelConfig of src/model/modelConfig.ts plus the native-only construction options. */
-export interface RawModelConfig {
-  arch: 'vit' | 'cait';
-  imgSize: number;
-  patchSize: number;
-  inChans: number;
-  numClasses: number;
-  embedDim: number;
-  depth: number;
-  numHeads: number;
-  mlpRatio: number;
-  qkvBias: boolean;
-  distilled: boolean;
-  depthTokenOnly: number;
-  initValues: number;
+export interface RawModelConfig extends ModelConfig {
   /** Where the parameters live (default 'cpu'); 'cuda' needs a CUDA libtorch. */
   device?: 'cpu' | 'cuda';
   /** Stochastic depth (training only): linear 0..rate over ViT blocks, constant over CaiT blocks. Default 0. */
