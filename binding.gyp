@@ -16,7 +16,8 @@
         "_GLIBCXX_USE_CXX11_ABI=<!(node scripts/torch-paths.cjs abi)"
       ],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++1y", "-std=gnu++17"],
-      "cflags_cc": ["-std=c++17", "-fexceptions", "-O2", "-Wno-unused-parameter"],
+      "cflags_cc": ["-std=c++17", "-fexceptions", "-O2", "-Wno-unused-parameter", "-fopenmp"],
+      "ldflags": ["-fopenmp"],
       "libraries": [
         "-L<!(node scripts/torch-paths.cjs libdir)",
         "-Wl,-rpath,<!(node scripts/torch-paths.cjs libdir)",

@@ -22,6 +22,12 @@ export async function collectInfo(options: { threads?: number; bench?: boolean }
   } else if (info.blas.name === 'unknown') {
     warnings.push('could not tell which BLAS is loaded');
   }
+  if (info.threads > 1 && info.parallelForThreads < info.threads) {
+    warnings.push(
+      `the addon's parallel loops ran on ${info.parallelForThreads} of ${info.threads} threads: it was built without the ` +
+        "OpenMP runtime libtorch uses. Rebuild it with OpenMP (g++ -fopenmp; `npm run build:native` does this).",
+    );
+  }
   const report: InfoReport = { node: process.version, platform: `${process.platform}-${process.arch}`, ...info, warnings };
   if (options.bench) {
     const r = await gemmBenchmark(1024, 1);
@@ -36,7 +42,7 @@ function printHuman(r: InfoReport): void {
     ['addon', `built with ${r.buildSystem}, CUDA kernels ${r.cudaCompiled ? 'compiled' : 'not compiled'}`],
     ['libtorch', `${r.libtorchVersion} from ${r.torchSource} (C++11 ABI: ${r.cxx11Abi ? 'yes' : 'no'})`],
     ['CUDA', r.torchHasCuda ? `${r.cudaDevices.length} device(s): ${r.cudaDevices.join(', ') || 'none visible'}` : 'not available in this libtorch'],
-    ['threads', `${r.threads} intra-op, ${r.interopThreads} inter-op`],
+    ['threads', `${r.threads} intra-op (the addon's own loops: ${r.parallelForThreads}), ${r.interopThreads} inter-op`],
     ['BLAS', `${r.blas.name}${r.blas.libraries.length ? ` (${r.blas.libraries[0]})` : ''}`],
   ];
   if (r.gemm) rows.push(['GEMM', `${r.gemm.gflops} GFLOP/s at ${r.gemm.size}x${r.gemm.size} float32`]);

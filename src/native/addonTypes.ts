@@ -11,6 +11,8 @@ export interface RawRuntimeInfo {
   torchHasCuda: boolean;
   cudaDevices: string[];
   threads: number;
+  /** Threads an at::parallel_for in the addon's own kernels actually ran on (1 means they are serial). */
+  parallelForThreads: number;
   interopThreads: number;
   parallelInfo: string;
 }

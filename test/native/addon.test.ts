@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { availableParallelism } from 'node:os';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { addon, gemmBenchmark, isNativeError, matmulProbe, runtimeInfo } from '../../src/native/index.js';
+import { addon, gemmBenchmark, isNativeError, matmulProbe, runtimeInfo, setThreads } from '../../src/native/index.js';
 import { defaultAddonCandidates, packageRoot } from '../../src/native/loader.js';
 
 function matmul(a: Float64Array, b: Float64Array, m: number, k: number, n: number): Float64Array {
@@ -78,6 +78,18 @@ describe('native addon', () => {
 
   it('defaults libtorch to every available core', () => {
     expect(runtimeInfo().threads).toBe(availableParallelism());
+  });
+
+  it("runs the addon's own parallel loops on every intra-op thread (built with libtorch's OpenMP)", () => {
+    const info = runtimeInfo();
+    expect(info.parallelInfo).toContain('ATen parallel backend: OpenMP');
+    expect(info.parallelForThreads).toBe(info.threads);
+    setThreads(1);
+    try {
+      expect(runtimeInfo().parallelForThreads).toBe(1);
+    } finally {
+      setThreads(availableParallelism());
+    }
   });
 
   it('loads in a spawned node process, runs an async op and exits cleanly', () => {
