@@ -2,21 +2,22 @@
 
 #include <ATen/Parallel.h>
 
+#include <algorithm>
 #include <cmath>
 #include <type_traits>
 #include <vector>
 
 // Reference BLAS (Fortran symbols). libtorch links the system BLAS (OpenBLAS on Debian), but ATen exposes no SYRK,
-// which halves the work of every relation matrix. The symbols are weak: with a libtorch that bundles its BLAS
-// privately (e.g. MKL in the official zip) they resolve to null and the kernel falls back to ATen's mm.
+// which saves a third of the time of every relation matrix, nor SYMM, which reads only its upper triangle. The symbols are weak: with a libtorch that bundles its
+// BLAS privately (e.g. MKL in the official zip) they resolve to null and the kernel falls back to ATen's mm.
 extern "C" {
 void ssyrk_(const char* uplo, const char* trans, const int* n, const int* k, const float* alpha, const float* a,
             const int* lda, const float* beta, float* c, const int* ldc) __attribute__((weak));
 void dsyrk_(const char* uplo, const char* trans, const int* n, const int* k, const double* alpha, const double* a,
             const int* lda, const double* beta, double* c, const int* ldc) __attribute__((weak));
-void sgemm_(const char* ta, const char* tb, const int* m, const int* n, const int* k, const float* alpha, const float* a,
+void ssymm_(const char* side, const char* uplo, const int* m, const int* n, const float* alpha, const float* a,
             const int* lda, const float* b, const int* ldb, const float* beta, float* c, const int* ldc) __attribute__((weak));
-void dgemm_(const char* ta, const char* tb, const int* m, const int* n, const int* k, const double* alpha, const double* a,
+void dsymm_(const char* side, const char* uplo, const int* m, const int* n, const double* alpha, const double* a,
             const int* lda, const double* b, const int* ldb, const double* beta, double* c, const int* ldc) __attribute__((weak));
 }
 
@@ -27,155 +28,187 @@ namespace {
 constexpr double kEps = 1e-12;  // F.normalize's eps
 
 template <typename T>
-at::Tensor Wrap(const T* p, int64_t rows, int64_t cols) {
-  return at::from_blob(const_cast<T*>(p), {rows, cols}, at::TensorOptions().dtype(c10::CppTypeToScalarType<T>::value));
+constexpr at::ScalarType kScalar = c10::CppTypeToScalarType<T>::value;
+
+// A row-major [rows, cols] view of memory whose rows are `ld` elements apart.
+template <typename T>
+at::Tensor Wrap(const T* p, int64_t rows, int64_t cols, int64_t ld) {
+  return at::from_blob(const_cast<T*>(p), {rows, cols}, {ld, 1}, at::TensorOptions().dtype(kScalar<T>));
 }
 
-// c [n, n] = alpha * x x^T + beta * c for row-major x [n, k]; only the upper triangle (column-major) is guaranteed.
+// c [n, n] = x x^T for the n rows of x (k features each, rows ld apart). Only the upper triangle of the
+// column-major c is guaranteed: element (r, col) with r <= col at c[col * n + r].
 template <typename T>
-void Syrk(int n, int k, T alpha, const T* x, T beta, T* c) {
+void Gram(int n, int k, const T* x, int ld, T* c) {
   const char u = 'U', tr = 'T';
+  const T one = 1, zero = 0;
   if constexpr (std::is_same_v<T, float>) {
-    if (ssyrk_ != nullptr) return ssyrk_(&u, &tr, &n, &k, &alpha, x, &k, &beta, c, &n);
+    if (ssyrk_ != nullptr) return ssyrk_(&u, &tr, &n, &k, &one, x, &ld, &zero, c, &n);
   } else {
-    if (dsyrk_ != nullptr) return dsyrk_(&u, &tr, &n, &k, &alpha, x, &k, &beta, c, &n);
+    if (dsyrk_ != nullptr) return dsyrk_(&u, &tr, &n, &k, &one, x, &ld, &zero, c, &n);
   }
-  at::Tensor xs = Wrap(x, n, k);
-  Wrap(c, n, n).addmm_(xs, xs.t(), beta, alpha);
+  at::Tensor xs = Wrap(x, n, k, ld);
+  at::Tensor out = Wrap(c, n, n, n);
+  at::mm_out(out, xs, xs.t());
 }
 
-// Row-major g [n, d] = alpha * D [n, n] * x [n, d] for a full (both triangles filled) symmetric D.
+// Row i of g (rows ldg apart) += alpha * sum_j a_ij * row j of x (rows ldx apart), k features per row, for a
+// symmetric a of which only the upper triangle of the column-major [n, n] buffer is read (the rest is scratch).
 template <typename T>
-void SymMul(int n, int d, T alpha, const T* D, const T* x, T* g) {
-  const char nn = 'N';
-  const T zero = 0;
+void AddSymmetricTimesRows(int n, int k, T alpha, T* a, const T* x, int ldx, T* g, int ldg) {
+  const char side = 'R', u = 'U';
+  const T one = 1;
   if constexpr (std::is_same_v<T, float>) {
-    if (sgemm_ != nullptr) return sgemm_(&nn, &nn, &d, &n, &n, &alpha, x, &d, D, &n, &zero, g, &d);
+    if (ssymm_ != nullptr) return ssymm_(&side, &u, &k, &n, &alpha, a, &n, x, &ldx, &one, g, &ldg);
   } else {
-    if (dgemm_ != nullptr) return dgemm_(&nn, &nn, &d, &n, &n, &alpha, x, &d, D, &n, &zero, g, &d);
+    if (dsymm_ != nullptr) return dsymm_(&side, &u, &k, &n, &alpha, a, &n, x, &ldx, &one, g, &ldg);
   }
-  Wrap(g, n, d).addmm_(Wrap(D, n, n), Wrap(x, n, d), 0, alpha);
+  for (int c = 0; c < n; ++c) {
+    for (int r = c + 1; r < n; ++r) a[static_cast<int64_t>(c) * n + r] = a[static_cast<int64_t>(r) * n + c];
+  }
+  Wrap(g, n, k, ldg).addmm_(Wrap(a, n, n, n), Wrap(x, n, k, ldx), 1, alpha);
 }
 
-// Copies a row and scales it to unit length; returns 1 / max(||row||, eps).
+// Unit-stride dot product with independent lanes, so the compiler vectorises it without reassociating.
 template <typename T>
-T NormalizeRow(const T* src, int64_t d, T* dst) {
-  double sq = 0;
-  for (int64_t c = 0; c < d; ++c) sq += static_cast<double>(src[c]) * src[c];
-  const T inv = static_cast<T>(1.0 / std::max(std::sqrt(sq), kEps));
-  for (int64_t c = 0; c < d; ++c) dst[c] = src[c] * inv;
-  return inv;
+T Dot(const T* a, const T* b, int64_t d) {
+  constexpr int kLanes = 16;
+  T lanes[kLanes] = {};
+  int64_t c = 0;
+  for (; c + kLanes <= d; c += kLanes) {
+    for (int l = 0; l < kLanes; ++l) lanes[l] += a[c + l] * b[c + l];
+  }
+  T sum = 0;
+  for (int l = 0; l < kLanes; ++l) sum += lanes[l];
+  for (; c < d; ++c) sum += a[c] * b[c];
+  return sum;
 }
+
+// One side of a relation problem: n rows of `width` features, `ld` elements apart, and each row's 1 / max(||row||, eps).
+template <typename T>
+struct Rows {
+  const T* data;
+  int ld;
+  int width;
+  const T* inv;
+};
 
 // Per-thread scratch for one relation problem of up to `rows` rows.
 template <typename T>
 struct Workspace {
-  std::vector<T> s, t, d, g;
-  Workspace(int64_t rows, int64_t ds, int64_t dt, bool grad)
-      : s(rows * ds), t(rows * dt), d(rows * rows), g(grad ? rows * ds : 0) {}
+  std::vector<T> gramT, gramS, invT, invS;
+  explicit Workspace(int64_t rows) : gramT(rows * rows), gramS(rows * rows), invT(rows), invS(rows) {}
 };
 
-struct Layout {
-  int64_t batchStride, rowStride;
-};
-
-// One relation problem over R rows. rowOf(r) gives (b, i) of row r. Returns sum((Dt - Ds)^2); adds
-// scale * d/d(normalised rows) into gradN at the same rows when gradN != nullptr.
-template <typename T, typename RowOf>
-double Problem(int64_t R, const RowOf& rowOf, const T* s, Layout ls, int64_t ds, const T* t, Layout lt, int64_t dt,
-               T* gradN, Layout lg, double scale, Workspace<T>& w) {
-  for (int64_t r = 0; r < R; ++r) {
-    const auto [b, i] = rowOf(r);
-    NormalizeRow(s + b * ls.batchStride + i * ls.rowStride, ds, w.s.data() + r * ds);
-    NormalizeRow(t + b * lt.batchStride + i * lt.rowStride, dt, w.t.data() + r * dt);
-  }
-  const int n = static_cast<int>(R);
-  Syrk(n, static_cast<int>(dt), T(1), w.t.data(), T(0), w.d.data());
-  Syrk(n, static_cast<int>(ds), T(-1), w.s.data(), T(1), w.d.data());
+// One relation problem over n rows: returns sum((Gt - Gs)^2) of the Grams of the normalised rows, which are never
+// copied: Ghat_ij = G_ij inv_i inv_j. When g != nullptr, adds alpha * inv_i * d/d(normalised student row i) to g's
+// row i (rows ldg apart). That gradient is -4 sum_j D_ij shat_j, so inv_i times it is -4 sum_j (inv_i D_ij inv_j) s_j:
+// one SYMM with the symmetric diag(inv) D diag(inv) on the raw rows.
+template <typename T>
+double Problem(int n, const Rows<T>& s, const Rows<T>& t, T* g, int ldg, double alpha, Workspace<T>& w) {
+  T* D = w.gramT.data();
+  const T* Gs = w.gramS.data();
+  Gram(n, t.width, t.data, t.ld, D);
+  Gram(n, s.width, s.data, s.ld, w.gramS.data());
   double diag = 0, off = 0;
-  for (int64_t j = 0; j < R; ++j) {
-    const T* col = w.d.data() + j * R;
-    for (int64_t i = 0; i < j; ++i) off += static_cast<double>(col[i]) * col[i];
-    diag += static_cast<double>(col[j]) * col[j];
-  }
-  if (gradN != nullptr) {
-    T* D = w.d.data();
-    for (int64_t j = 0; j < R; ++j) {
-      for (int64_t i = 0; i < j; ++i) D[i * R + j] = D[j * R + i];
-    }
-    SymMul(n, static_cast<int>(ds), static_cast<T>(-4.0 * scale), D, w.s.data(), w.g.data());
-    for (int64_t r = 0; r < R; ++r) {
-      const auto [b, i] = rowOf(r);
-      T* dst = gradN + b * lg.batchStride + i * lg.rowStride;
-      const T* src = w.g.data() + r * ds;
-      for (int64_t c = 0; c < ds; ++c) dst[c] += src[c];
+  for (int c = 0; c < n; ++c) {
+    T* colD = D + static_cast<int64_t>(c) * n;
+    const T* colS = Gs + static_cast<int64_t>(c) * n;
+    const T tc = t.inv[c], sc = s.inv[c];
+    for (int r = 0; r <= c; ++r) colD[r] = colD[r] * t.inv[r] * tc - colS[r] * s.inv[r] * sc;
+    off += Dot(colD, colD, c);
+    diag += static_cast<double>(colD[c]) * colD[c];
+    if (g != nullptr) {
+      for (int r = 0; r <= c; ++r) colD[r] *= s.inv[r] * sc;
     }
   }
+  if (g != nullptr) AddSymmetricTimesRows(n, s.width, static_cast<T>(-4.0 * alpha), D, s.data, s.ld, g, ldg);
   return diag + 2 * off;
 }
 
 template <typename T>
 PairSums Run(const at::Tensor& sT, const at::Tensor& tT, const at::Tensor& perm, at::Tensor* gradT,
              const TermScales& scales) {
-  const int64_t B = sT.size(0), N = sT.size(1), ds = sT.size(2), dt = tT.size(2);
+  const int64_t B = sT.size(0), N = sT.size(1);
+  const int ds = static_cast<int>(sT.size(2)), dt = static_cast<int>(tT.size(2));
   const T* s = sT.data_ptr<T>();
   const T* t = tT.data_ptr<T>();
-  const Layout ls{sT.stride(0), sT.stride(1)}, lt{tT.stride(0), tT.stride(1)};
+  const int64_t sb = sT.stride(0), sn = sT.stride(1), tb = tT.stride(0), tn = tT.stride(1);
   T* g = gradT ? gradT->data_ptr<T>() : nullptr;
-  const Layout lg = gradT ? Layout{gradT->stride(0), gradT->stride(1)} : Layout{0, 0};
-  const bool wantGrad = g != nullptr;
+  const int64_t gb = gradT ? gradT->stride(0) : 0, gn = gradT ? gradT->stride(1) : 0;
   PairSums sums;
 
-  // Patch term: one problem per image, its N tokens.
+  // Row norms, once: [B, N] each (ATen's vectorised reduction), and their clamped inverses.
+  const at::Tensor normS = at::linalg_vector_norm(sT, 2, {2}).contiguous();
+  const at::Tensor invS = normS.clamp_min(kEps).reciprocal().contiguous();
+  const at::Tensor invT = at::linalg_vector_norm(tT, 2, {2}).clamp_min(kEps).reciprocal().contiguous();
+  const T* is = invS.data_ptr<T>();
+  const T* it = invT.data_ptr<T>();
+
+  // Patch term: one problem per image, its N tokens (rows sn / tn apart, inverse norms contiguous).
   std::vector<double> perImage(B);
   at::parallel_for(0, B, 1, [&](int64_t begin, int64_t end) {
-    Workspace<T> w(N, ds, dt, wantGrad);
+    Workspace<T> w(N);
     for (int64_t b = begin; b < end; ++b) {
-      auto rowOf = [b](int64_t r) { return std::pair<int64_t, int64_t>{b, r}; };
-      perImage[b] = Problem<T>(N, rowOf, s, ls, ds, t, lt, dt, g, lg, scales.patch, w);
+      const Rows<T> rs{s + b * sb, static_cast<int>(sn), ds, is + b * N};
+      const Rows<T> rt{t + b * tb, static_cast<int>(tn), dt, it + b * N};
+      perImage[b] = Problem<T>(N, rs, rt, g ? g + b * gb : nullptr, static_cast<int>(gn), scales.patch, w);
     }
   });
   for (double v : perImage) sums.patch += v;
 
-  // Sample term: one problem per token position, its B images (rows of different positions never overlap).
+  // Sample term: one problem per token position, its B images (rows sb / tb apart; inverse norms gathered).
   std::vector<double> perPosition(N);
   at::parallel_for(0, N, 1, [&](int64_t begin, int64_t end) {
-    Workspace<T> w(B, ds, dt, wantGrad);
+    Workspace<T> w(B);
     for (int64_t n = begin; n < end; ++n) {
-      auto rowOf = [n](int64_t r) { return std::pair<int64_t, int64_t>{r, n}; };
-      perPosition[n] = Problem<T>(B, rowOf, s, ls, ds, t, lt, dt, g, lg, scales.sample, w);
+      for (int64_t b = 0; b < B; ++b) {
+        w.invS[b] = is[b * N + n];
+        w.invT[b] = it[b * N + n];
+      }
+      const Rows<T> rs{s + n * sn, static_cast<int>(sb), ds, w.invS.data()};
+      const Rows<T> rt{t + n * tn, static_cast<int>(tb), dt, w.invT.data()};
+      perPosition[n] = Problem<T>(B, rs, rt, g ? g + n * gn : nullptr, static_cast<int>(gb), scales.sample, w);
     }
   });
   for (double v : perPosition) sums.sample += v;
 
-  // Random term: one problem over the K drawn rows (distinct, so the scatter never collides).
+  // Random term: one problem over the K drawn rows, gathered (they are distinct, so the scatter never collides).
   const int64_t K = perm.numel();
   const int64_t* rows = perm.data_ptr<int64_t>();
   {
-    Workspace<T> w(K, ds, dt, wantGrad);
-    auto rowOf = [rows, N](int64_t r) { return std::pair<int64_t, int64_t>{rows[r] / N, rows[r] % N}; };
-    sums.rand = Problem<T>(K, rowOf, s, ls, ds, t, lt, dt, g, lg, scales.rand, w);
+    Workspace<T> w(K);
+    std::vector<T> gs(K * ds), gt(K * dt), gg(g ? K * ds : 0);
+    for (int64_t r = 0; r < K; ++r) {
+      const int64_t b = rows[r] / N, n = rows[r] % N;
+      std::copy_n(s + b * sb + n * sn, ds, gs.data() + r * ds);
+      std::copy_n(t + b * tb + n * tn, dt, gt.data() + r * dt);
+      w.invS[r] = is[rows[r]];
+      w.invT[r] = it[rows[r]];
+    }
+    const Rows<T> rs{gs.data(), ds, ds, w.invS.data()};
+    const Rows<T> rt{gt.data(), dt, dt, w.invT.data()};
+    sums.rand = Problem<T>(static_cast<int>(K), rs, rt, g ? gg.data() : nullptr, ds, scales.rand, w);
+    if (g != nullptr) {
+      for (int64_t r = 0; r < K; ++r) {
+        T* dst = g + (rows[r] / N) * gb + (rows[r] % N) * gn;
+        const T* src = gg.data() + r * ds;
+        for (int c = 0; c < ds; ++c) dst[c] += src[c];
+      }
+    }
   }
 
-  // Through the normalisation y = x / max(||x||, eps): dx = (dy - y (y . dy)) / ||x||, or dy / eps below eps.
-  if (wantGrad) {
+  // Through the normalisation y = x / max(||x||, eps), with g holding h = inv * dy: dx = (dy - y (y . dy)) / ||x||
+  // = h - x inv^2 (x . h); below eps, dx = dy / eps = h.
+  if (g != nullptr) {
+    const T* norms = normS.data_ptr<T>();
     at::parallel_for(0, B * N, 256, [&](int64_t begin, int64_t end) {
       for (int64_t row = begin; row < end; ++row) {
-        const int64_t b = row / N, i = row % N;
-        const T* x = s + b * ls.batchStride + i * ls.rowStride;
-        T* dy = g + b * lg.batchStride + i * lg.rowStride;
-        double sq = 0;
-        for (int64_t c = 0; c < ds; ++c) sq += static_cast<double>(x[c]) * x[c];
-        const double norm = std::sqrt(sq);
-        if (norm > kEps) {
-          const double inv = 1.0 / norm;
-          double dot = 0;
-          for (int64_t c = 0; c < ds; ++c) dot += static_cast<double>(x[c]) * dy[c];
-          dot *= inv;  // y . dy
-          for (int64_t c = 0; c < ds; ++c) dy[c] = static_cast<T>((dy[c] - x[c] * inv * dot) * inv);
-        } else {
-          for (int64_t c = 0; c < ds; ++c) dy[c] = static_cast<T>(dy[c] / kEps);
-        }
+        if (norms[row] <= kEps) continue;
+        const T* x = s + (row / N) * sb + (row % N) * sn;
+        T* h = g + (row / N) * gb + (row % N) * gn;
+        const T k = Dot(x, h, ds) * is[row] * is[row];
+        for (int c = 0; c < ds; ++c) h[c] -= x[c] * k;
       }
     });
   }

@@ -1,8 +1,9 @@
 // The fused CPU manifold loss of one layer pair: no B*N*N / N*B*B / K*K tensor is ever materialised. Each
 // image (patch term), patch position (sample term) and the random row set is one small problem whose relation
-// matrix lives in a per-thread workspace: D = T T^T - S S^T by two symmetric rank-k updates (half a GEMM each),
-// sum(D^2) from its upper triangle, and, when a gradient is wanted, d sum(D^2) / dS = -4 D S by one GEMM on
-// the mirrored D, pushed through the L2 normalisation of the rows.
+// matrix lives in a per-thread workspace: the Grams of the raw token rows by SYRK (half a GEMM each, reading the
+// rows in place), the L2 normalisation folded in as diag(inv) G diag(inv), sum(D^2) from the upper triangle, and,
+// when a gradient is wanted, one SYMM of the symmetric diag(inv) D diag(inv) with the raw rows, pushed through the
+// normalisation at the end.
 #pragma once
 #include <ATen/ATen.h>
 

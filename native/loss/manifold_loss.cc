@@ -28,6 +28,11 @@ TermScales ValueScales(const PairPlan& plan, int64_t k, const ManifoldOptions& o
   return {common * opts.wSample / (N * B * B), common * opts.wPatch / (B * N * N), common * opts.wRand / (K * K)};
 }
 
+// The kernels read token rows in place: unit feature stride, tokens one row apart, images at least one row apart.
+bool KernelLayout(const at::Tensor& x) {
+  return x.stride(2) == 1 && x.stride(1) == x.size(2) && x.stride(0) >= x.size(2);
+}
+
 struct FusedResult {
   double sample = 0, patch = 0, rand = 0;
   std::vector<at::Tensor> grads;  // d(sum_t upstream_t * term_t)/d student[i], student dtype; empty when not wanted
@@ -43,8 +48,8 @@ FusedResult RunFused(const std::vector<at::Tensor>& student, const std::vector<a
     const at::ScalarType ct = ComputeType(S);
     at::Tensor s = PrepareStudent(S.detach(), plan).to(ct);
     at::Tensor t = PrepareTeacher(teacher[i].detach(), plan).to(ct);
-    if (s.stride(2) != 1 || s.stride(1) != s.size(2)) s = s.contiguous();
-    if (t.stride(2) != 1 || t.stride(1) != t.size(2)) t = t.contiguous();
+    if (!KernelLayout(s)) s = s.contiguous();
+    if (!KernelLayout(t)) t = t.contiguous();
     const TermScales v = ValueScales(plan, perms[i].numel(), opts, student.size());
     const TermScales g{v.sample * upstream.sample, v.patch * upstream.patch, v.rand * upstream.rand};
     // The gradient lands straight in the student-shaped result when no merge reorders the tokens.
