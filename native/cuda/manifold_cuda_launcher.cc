@@ -55,6 +55,7 @@ PairSums ManifoldPairCuda(const at::Tensor& s, const at::Tensor& t, const at::Te
   if (grad) TORCH_CHECK(grad->sizes() == s.sizes() && grad->stride(2) == 1 && grad->scalar_type() == s.scalar_type() &&
                             grad->device() == s.device(), "ManifoldPairCuda: grad must match the student features");
   const c10::cuda::CUDAGuard guard(s.device());
+  if (grad) grad->zero_();  // the kernels accumulate their terms; the contract is "overwritten"
   if (s.scalar_type() == at::kDouble) return Launch<double>(s, t, perm, grad, scales);
   TORCH_CHECK(s.scalar_type() == at::kFloat, "ManifoldPairCuda: float or double features expected");
   return Launch<float>(s, t, perm, grad, scales);

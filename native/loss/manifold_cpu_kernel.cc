@@ -52,21 +52,21 @@ void Gram(int n, int k, const T* x, int ld, T* c) {
   at::mm_out(out, xs, xs.t());
 }
 
-// Row i of g (rows ldg apart) += alpha * sum_j a_ij * row j of x (rows ldx apart), k features per row, for a
+// Row i of g (rows ldg apart) = alpha * sum_j a_ij * row j of x (+ its old value when `accumulate`) (rows ldx apart), k features per row, for a
 // symmetric a of which only the upper triangle of the column-major [n, n] buffer is read (the rest is scratch).
 template <typename T>
-void AddSymmetricTimesRows(int n, int k, T alpha, T* a, const T* x, int ldx, T* g, int ldg) {
+void SymmetricTimesRows(int n, int k, T alpha, T* a, const T* x, int ldx, bool accumulate, T* g, int ldg) {
   const char side = 'R', u = 'U';
-  const T one = 1;
+  const T beta = accumulate ? 1 : 0;
   if constexpr (std::is_same_v<T, float>) {
-    if (ssymm_ != nullptr) return ssymm_(&side, &u, &k, &n, &alpha, a, &n, x, &ldx, &one, g, &ldg);
+    if (ssymm_ != nullptr) return ssymm_(&side, &u, &k, &n, &alpha, a, &n, x, &ldx, &beta, g, &ldg);
   } else {
-    if (dsymm_ != nullptr) return dsymm_(&side, &u, &k, &n, &alpha, a, &n, x, &ldx, &one, g, &ldg);
+    if (dsymm_ != nullptr) return dsymm_(&side, &u, &k, &n, &alpha, a, &n, x, &ldx, &beta, g, &ldg);
   }
   for (int c = 0; c < n; ++c) {
     for (int r = c + 1; r < n; ++r) a[static_cast<int64_t>(c) * n + r] = a[static_cast<int64_t>(r) * n + c];
   }
-  Wrap(g, n, k, ldg).addmm_(Wrap(a, n, n, n), Wrap(x, n, k, ldx), 1, alpha);
+  Wrap(g, n, k, ldg).addmm_(Wrap(a, n, n, n), Wrap(x, n, k, ldx), beta, alpha);
 }
 
 // Unit-stride dot product with independent lanes, so the compiler vectorises it without reassociating.
@@ -101,11 +101,11 @@ struct Workspace {
 };
 
 // One relation problem over n rows: returns sum((Gt - Gs)^2) of the Grams of the normalised rows, which are never
-// copied: Ghat_ij = G_ij inv_i inv_j. When g != nullptr, adds alpha * inv_i * d/d(normalised student row i) to g's
-// row i (rows ldg apart). That gradient is -4 sum_j D_ij shat_j, so inv_i times it is -4 sum_j (inv_i D_ij inv_j) s_j:
+// copied: Ghat_ij = G_ij inv_i inv_j. When g != nullptr, writes (or, when `accumulate`, adds) alpha * inv_i *
+// d/d(normalised student row i) to g's row i (rows ldg apart). That gradient is -4 sum_j D_ij shat_j, so inv_i times it is -4 sum_j (inv_i D_ij inv_j) s_j:
 // one SYMM with the symmetric diag(inv) D diag(inv) on the raw rows.
 template <typename T>
-double Problem(int n, const Rows<T>& s, const Rows<T>& t, T* g, int ldg, double alpha, Workspace<T>& w) {
+double Problem(int n, const Rows<T>& s, const Rows<T>& t, T* g, int ldg, bool accumulate, double alpha, Workspace<T>& w) {
   T* D = w.gramT.data();
   const T* Gs = w.gramS.data();
   Gram(n, t.width, t.data, t.ld, D);
@@ -122,7 +122,7 @@ double Problem(int n, const Rows<T>& s, const Rows<T>& t, T* g, int ldg, double 
       for (int r = 0; r <= c; ++r) colD[r] *= s.inv[r] * sc;
     }
   }
-  if (g != nullptr) AddSymmetricTimesRows(n, s.width, static_cast<T>(-4.0 * alpha), D, s.data, s.ld, g, ldg);
+  if (g != nullptr) SymmetricTimesRows(n, s.width, static_cast<T>(-4.0 * alpha), D, s.data, s.ld, accumulate, g, ldg);
   return diag + 2 * off;
 }
 
@@ -145,14 +145,15 @@ PairSums Run(const at::Tensor& sT, const at::Tensor& tT, const at::Tensor& perm,
   const T* is = invS.data_ptr<T>();
   const T* it = invT.data_ptr<T>();
 
-  // Patch term: one problem per image, its N tokens (rows sn / tn apart, inverse norms contiguous).
+  // Patch term: one problem per image, its N tokens (rows sn / tn apart, inverse norms contiguous). It covers every
+  // row, so it writes the gradient and the other terms add to it.
   std::vector<double> perImage(B);
   at::parallel_for(0, B, 1, [&](int64_t begin, int64_t end) {
     Workspace<T> w(N);
     for (int64_t b = begin; b < end; ++b) {
       const Rows<T> rs{s + b * sb, static_cast<int>(sn), ds, is + b * N};
       const Rows<T> rt{t + b * tb, static_cast<int>(tn), dt, it + b * N};
-      perImage[b] = Problem<T>(N, rs, rt, g ? g + b * gb : nullptr, static_cast<int>(gn), scales.patch, w);
+      perImage[b] = Problem<T>(N, rs, rt, g ? g + b * gb : nullptr, static_cast<int>(gn), false, scales.patch, w);
     }
   });
   for (double v : perImage) sums.patch += v;
@@ -168,7 +169,7 @@ PairSums Run(const at::Tensor& sT, const at::Tensor& tT, const at::Tensor& perm,
       }
       const Rows<T> rs{s + n * sn, static_cast<int>(sb), ds, w.invS.data()};
       const Rows<T> rt{t + n * tn, static_cast<int>(tb), dt, w.invT.data()};
-      perPosition[n] = Problem<T>(B, rs, rt, g ? g + n * gn : nullptr, static_cast<int>(gb), scales.sample, w);
+      perPosition[n] = Problem<T>(B, rs, rt, g ? g + n * gn : nullptr, static_cast<int>(gb), true, scales.sample, w);
     }
   });
   for (double v : perPosition) sums.sample += v;
@@ -178,7 +179,7 @@ PairSums Run(const at::Tensor& sT, const at::Tensor& tT, const at::Tensor& perm,
   const int64_t* rows = perm.data_ptr<int64_t>();
   {
     Workspace<T> w(K);
-    std::vector<T> gs(K * ds), gt(K * dt), gg(g ? K * ds : 0);
+    std::vector<T> gs(K * ds), gt(K * dt), gg(g ? K * ds : 0);  // gathered rows and their gradient
     for (int64_t r = 0; r < K; ++r) {
       const int64_t b = rows[r] / N, n = rows[r] % N;
       std::copy_n(s + b * sb + n * sn, ds, gs.data() + r * ds);
@@ -188,7 +189,7 @@ PairSums Run(const at::Tensor& sT, const at::Tensor& tT, const at::Tensor& perm,
     }
     const Rows<T> rs{gs.data(), ds, ds, w.invS.data()};
     const Rows<T> rt{gt.data(), dt, dt, w.invT.data()};
-    sums.rand = Problem<T>(static_cast<int>(K), rs, rt, g ? gg.data() : nullptr, ds, scales.rand, w);
+    sums.rand = Problem<T>(static_cast<int>(K), rs, rt, g ? gg.data() : nullptr, ds, false, scales.rand, w);
     if (g != nullptr) {
       for (int64_t r = 0; r < K; ++r) {
         T* dst = g + (rows[r] / N) * gb + (rows[r] % N) * gn;

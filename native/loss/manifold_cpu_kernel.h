@@ -12,8 +12,8 @@
 namespace mdistill::loss {
 
 // s [B, N, ds], t [B, N, dt]: float or double, same dtype, CPU, unit feature stride (rows may be strided).
-// perm: int64 [K] distinct rows of the B*N rows. grad: nullptr, or a zero-initialised tensor shaped and strided
-// like s (unit feature stride) that receives sum over terms of scale * d(sum of squares)/ds.
+// perm: int64 [K] distinct rows of the B*N rows. grad: nullptr, or a tensor shaped like s (unit feature stride) that
+// is overwritten with the sum over terms of scale * d(sum of squares)/ds.
 PairSums ManifoldPairCpu(const at::Tensor& s, const at::Tensor& t, const at::Tensor& perm, at::Tensor* grad,
                          const TermScales& scales);
 

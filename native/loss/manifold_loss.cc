@@ -52,13 +52,15 @@ FusedResult RunFused(const std::vector<at::Tensor>& student, const std::vector<a
     if (!KernelLayout(t)) t = t.contiguous();
     const TermScales v = ValueScales(plan, perms[i].numel(), opts, student.size());
     const TermScales g{v.sample * upstream.sample, v.patch * upstream.patch, v.rand * upstream.rand};
-    // The gradient lands straight in the student-shaped result when no merge reorders the tokens.
+    // The gradient lands straight in the student-shaped result when no merge reorders the tokens. The kernels
+    // overwrite `body`; only the dropped leading tokens need zeros.
     at::Tensor full, body;
     if (wantGrad) {
       if (plan.merges()) {
-        body = at::zeros(s.sizes(), s.options());
+        body = at::empty(s.sizes(), s.options());
       } else {
-        full = at::zeros(S.sizes(), S.options().dtype(ct));
+        full = at::empty(S.sizes(), S.options().dtype(ct));
+        full.slice(1, 0, plan.dropStudent).zero_();
         body = full.slice(1, plan.dropStudent);
       }
     }
