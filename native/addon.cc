@@ -1,10 +1,12 @@
-// Module registration only.
+// Module registration, after the process-wide allocator tuning.
 #include <napi.h>
 
+#include "napi/malloc_tuning.h"
 #include "napi/modules.h"
 
 namespace {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  mdistill::TuneMalloc();
   mdistill::RegisterRuntimeInfo(env, exports);
   mdistill::RegisterMatmulProbe(env, exports);
   mdistill::RegisterGemmBenchmark(env, exports);

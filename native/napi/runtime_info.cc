@@ -14,6 +14,7 @@
 #endif
 
 #include "napi/errors.h"
+#include "napi/malloc_tuning.h"
 #include "napi/modules.h"
 
 #ifndef MDISTILL_BUILD_SYSTEM
@@ -69,6 +70,7 @@ Napi::Value RuntimeInfo(const Napi::CallbackInfo& info) {
     out.Set("parallelForThreads", Napi::Number::New(env, ParallelForThreads()));
     out.Set("interopThreads", Napi::Number::New(env, at::get_num_interop_threads()));
     out.Set("parallelInfo", at::get_parallel_info());
+    out.Set("mallocTuning", TuneMalloc());
     return out;
   });
 }

@@ -44,6 +44,7 @@ function printHuman(r: InfoReport): void {
     ['CUDA', r.torchHasCuda ? `${r.cudaDevices.length} device(s): ${r.cudaDevices.join(', ') || 'none visible'}` : 'not available in this libtorch'],
     ['threads', `${r.threads} intra-op (the addon's own loops: ${r.parallelForThreads}), ${r.interopThreads} inter-op`],
     ['BLAS', `${r.blas.name}${r.blas.libraries.length ? ` (${r.blas.libraries[0]})` : ''}`],
+    ['malloc', r.mallocTuning],
   ];
   if (r.gemm) rows.push(['GEMM', `${r.gemm.gflops} GFLOP/s at ${r.gemm.size}x${r.gemm.size} float32`]);
   for (const [k, v] of rows) console.log(`${k.padEnd(9)} ${v}`);

@@ -122,6 +122,18 @@ describe('mdistill info', () => {
     expect(info.warnings).toEqual([]);
   });
 
+  it("keeps freed memory in the process unless the user set glibc's malloc options or MDISTILL_MALLOC_TUNING=0", () => {
+    const cli = path.join(packageRoot, 'bin', 'mdistill.js');
+    const tuning = (env: Record<string, string>) => {
+      const r = spawnSync(process.execPath, [cli, 'info', '--json'], { encoding: 'utf8', env: { ...process.env, ...env } });
+      expect(r.status).toBe(0);
+      return JSON.parse(r.stdout).mallocTuning as string;
+    };
+    expect(tuning({})).toMatch(/^applied: /);
+    expect(tuning({ MDISTILL_MALLOC_TUNING: '0' })).toBe('skipped: MDISTILL_MALLOC_TUNING=0');
+    expect(tuning({ MALLOC_TRIM_THRESHOLD_: '1048576' })).toBe('skipped: MALLOC_TRIM_THRESHOLD_ is set');
+  });
+
   it('honours MDISTILL_THREADS and rejects a bad value with a message naming it', () => {
     const cli = path.join(packageRoot, 'bin', 'mdistill.js');
     const one = spawnSync(process.execPath, [cli, 'info', '--json'], { encoding: 'utf8', env: { ...process.env, MDISTILL_THREADS: '1' } });
