@@ -8,8 +8,9 @@
 #include <vector>
 
 // Reference BLAS (Fortran symbols). libtorch links the system BLAS (OpenBLAS on Debian), but ATen exposes no SYRK,
-// which saves a third of the time of every relation matrix, nor SYMM, which reads only its upper triangle. The symbols are weak: with a libtorch that bundles its
-// BLAS privately (e.g. MKL in the official zip) they resolve to null and the kernel falls back to ATen's mm.
+// which saves a third of the time of every relation matrix, nor SYMM, which reads only one triangle. The symbols
+// are weak: with a libtorch that bundles its BLAS privately (e.g. MKL in the official zip) they resolve to null and
+// the kernel falls back to ATen's mm.
 extern "C" {
 void ssyrk_(const char* uplo, const char* trans, const int* n, const int* k, const float* alpha, const float* a,
             const int* lda, const float* beta, float* c, const int* ldc) __attribute__((weak));
@@ -52,8 +53,9 @@ void Gram(int n, int k, const T* x, int ld, T* c) {
   at::mm_out(out, xs, xs.t());
 }
 
-// Row i of g (rows ldg apart) = alpha * sum_j a_ij * row j of x (+ its old value when `accumulate`) (rows ldx apart), k features per row, for a
-// symmetric a of which only the upper triangle of the column-major [n, n] buffer is read (the rest is scratch).
+// Row i of g (rows ldg apart) = alpha * sum_j a_ij * row j of x (rows ldx apart), plus its old value when
+// `accumulate`; k features per row. a is symmetric: only the upper triangle of the column-major [n, n] buffer is
+// read (the rest is scratch).
 template <typename T>
 void SymmetricTimesRows(int n, int k, T alpha, T* a, const T* x, int ldx, bool accumulate, T* g, int ldg) {
   const char side = 'R', u = 'U';
@@ -102,14 +104,14 @@ struct Workspace {
 
 // One relation problem over n rows: returns sum((Gt - Gs)^2) of the Grams of the normalised rows, which are never
 // copied: Ghat_ij = G_ij inv_i inv_j. When g != nullptr, writes (or, when `accumulate`, adds) alpha * inv_i *
-// d/d(normalised student row i) to g's row i (rows ldg apart). That gradient is -4 sum_j D_ij shat_j, so inv_i times it is -4 sum_j (inv_i D_ij inv_j) s_j:
-// one SYMM with the symmetric diag(inv) D diag(inv) on the raw rows.
+// d/d(normalised student row i) to g's row i (rows ldg apart). That gradient is -4 sum_j D_ij shat_j, so inv_i
+// times it is -4 sum_j (inv_i D_ij inv_j) s_j: one SYMM of the symmetric diag(inv) D diag(inv) with the raw rows.
 template <typename T>
 double Problem(int n, const Rows<T>& s, const Rows<T>& t, T* g, int ldg, bool accumulate, double alpha, Workspace<T>& w) {
   T* D = w.gramT.data();
-  const T* Gs = w.gramS.data();
+  T* Gs = w.gramS.data();
   Gram(n, t.width, t.data, t.ld, D);
-  Gram(n, s.width, s.data, s.ld, w.gramS.data());
+  Gram(n, s.width, s.data, s.ld, Gs);
   double diag = 0, off = 0;
   for (int c = 0; c < n; ++c) {
     T* colD = D + static_cast<int64_t>(c) * n;
