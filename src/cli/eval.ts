@@ -5,7 +5,7 @@ import { NativeModel } from '../model/nativeModel.js';
 import { loadStateDict } from '../model/loadWeights.js';
 import { defaultConfig } from '../config/resolveConfig.js';
 import { setThreads } from '../native/index.js';
-import { openDataSources } from '../train/dataSources.js';
+import { openEvalSource } from '../train/dataSources.js';
 import { evaluateModel } from '../train/trainStage.js';
 import { addConfigFlags, configFromFlags } from './configFlags.js';
 
@@ -24,7 +24,7 @@ export function registerEvalCommand(program: Command): void {
     const { config: arch, name } = architectureOf(weights, opts.model);
     const config = { ...defaultConfig(), 'input-size': arch.imgSize, ...flags };
     if (config.threads !== null) setThreads(config.threads);
-    const data = await openDataSources(config);
+    const data = await openEvalSource(config);
     try {
       if (data.channels !== arch.inChans || data.classes.length !== arch.numClasses) {
         throw new Error(`${weights.file}: the model takes ${arch.inChans} channel(s) and predicts ${arch.numClasses} classes, ` +

@@ -85,35 +85,56 @@ function transformsFor(ds: ImageDataset, c: DataConfig): { train: TransformSpec;
   };
 }
 
+export interface EvalLoader {
+  eval: DataLoader;
+  classes: string[];
+  transform: TransformSpec;
+  close(): Promise<void>;
+}
+
+function openSplit(c: DataConfig, split: 'train' | 'val'): Promise<ImageDataset> {
+  return openDataset({ name: c.dataset, split, dataPath: c.dataPath, synthetic: c.synthetic });
+}
+
+function loaderCommon(c: DataConfig) {
+  const workers = c.workers ?? defaultWorkerCount(c.nativeThreads ?? 1);
+  return { seed: c.seed, workers, prefetch: c.prefetch ?? Math.max(2, 2 * workers), maxBadFraction: c.maxBadFraction };
+}
+
+function evalLoaderFor(evalSet: ImageDataset, transform: TransformSpec, c: DataConfig): DataLoader {
+  const sharded = c.distEval === true;
+  return new DataLoader({
+    ...loaderCommon(c), dataset: evalSet, transform, batchSize: c.evalBatchSize ?? Math.floor(1.5 * c.batchSize),
+    dropLast: false,
+    sampler: { shuffle: false, repeats: 1, rank: sharded ? c.rank ?? 0 : 0, worldSize: sharded ? c.worldSize ?? 1 : 1, pad: false },
+  });
+}
+
+/** The validation loader alone, for evaluation: the train split is never opened (it need not exist). */
+export async function createEvalLoader(c: DataConfig): Promise<EvalLoader> {
+  const evalSet = subsetDataset(await openSplit(c, 'val'), c.evalSubset ?? 0);
+  const transform = transformsFor(evalSet, c).eval;
+  const loader = evalLoaderFor(evalSet, transform, c);
+  return { eval: loader, classes: evalSet.classes, transform, close: () => loader.close() };
+}
+
 export async function createLoaders(c: DataConfig): Promise<Loaders> {
-  const rank = c.rank ?? 0;
-  const worldSize = c.worldSize ?? 1;
-  const [fullTrain, fullEval] = await Promise.all([
-    openDataset({ name: c.dataset, split: 'train', dataPath: c.dataPath, synthetic: c.synthetic }),
-    openDataset({ name: c.dataset, split: 'val', dataPath: c.dataPath, synthetic: c.synthetic }),
-  ]);
+  const [fullTrain, fullEval] = await Promise.all([openSplit(c, 'train'), openSplit(c, 'val')]);
   const trainSet = subsetDataset(fullTrain, c.trainSubset ?? 0);
   const evalSet = subsetDataset(fullEval, c.evalSubset ?? 0);
   if (trainSet.classes.length !== evalSet.classes.length || trainSet.classes.some((k, i) => evalSet.classes[i] !== k)) {
     throw new RangeError(`the train split of ${trainSet.source} and the val split of ${evalSet.source} have different classes`);
   }
   const transforms = transformsFor(trainSet, c);
-  const workers = c.workers ?? defaultWorkerCount(c.nativeThreads ?? 1);
-  const prefetch = c.prefetch ?? Math.max(2, 2 * workers);
-  const common = { seed: c.seed, workers, prefetch, maxBadFraction: c.maxBadFraction };
   const train = new DataLoader({
-    ...common, dataset: trainSet, transform: transforms.train, batchSize: c.batchSize, dropLast: true,
-    sampler: { shuffle: true, repeats: c.repeatedAug ? 3 : 1, rank, worldSize, pad: true },
+    ...loaderCommon(c), dataset: trainSet, transform: transforms.train, batchSize: c.batchSize, dropLast: true,
+    sampler: { shuffle: true, repeats: c.repeatedAug ? 3 : 1, rank: c.rank ?? 0, worldSize: c.worldSize ?? 1, pad: true },
     targets: {
       mixupAlpha: c.mixup, cutmixAlpha: c.cutmix, prob: c.mixupProb ?? 1, switchProb: c.mixupSwitchProb ?? 0.5,
       smoothing: c.smoothing, numClasses: trainSet.classes.length,
     },
   });
-  const evalLoader = new DataLoader({
-    ...common, dataset: evalSet, transform: transforms.eval, batchSize: c.evalBatchSize ?? Math.floor(1.5 * c.batchSize),
-    dropLast: false,
-    sampler: c.distEval ? { shuffle: false, repeats: 1, rank, worldSize, pad: false } : { shuffle: false, repeats: 1, rank: 0, worldSize: 1, pad: false },
-  });
+  const evalLoader = evalLoaderFor(evalSet, transforms.eval, c);
   return {
     train, eval: evalLoader, classes: trainSet.classes, numClasses: trainSet.classes.length, transforms,
     close: async () => {

@@ -1,5 +1,5 @@
 // The data pipeline's public face.
-export { createLoaders, type DataConfig, type Loaders } from './createLoaders.js';
+export { createEvalLoader, createLoaders, type DataConfig, type EvalLoader, type Loaders } from './createLoaders.js';
 export { DataLoader, defaultWorkerCount, type Batch, type DataLoaderOptions } from './dataLoader.js';
 export { DatasetError, filePath, filePaths, writeClassesJson, type ImageDataset, type MemoryDataset, type FileDataset } from './dataset.js';
 export { openDataset, DATASET_NAMES, type DatasetName } from './openDataset.js';

@@ -1,6 +1,6 @@
 // The data pipeline as the trainer sees it: the run config mapped onto createLoaders, and its loaders mapped
 // onto the batch sources the training loop consumes.
-import { createLoaders, writeClassesJson, type DataConfig, type DatasetName, type Loaders } from '../data/index.js';
+import { createEvalLoader, createLoaders, writeClassesJson, type DataConfig, type DataLoader, type DatasetName } from '../data/index.js';
 import type { TrainConfig } from '../config/schema.js';
 import type { EvalBatch, EvalBatchSource, TrainBatchSource } from './batchSource.js';
 import { availableParallelism } from 'node:os';
@@ -47,12 +47,12 @@ export function dataConfigOf(config: TrainConfig, dist: DistContext = SINGLE_PRO
   };
 }
 
-function evalSource(loaders: Loaders, limit: number, sharded: boolean): EvalBatchSource {
+function evalSource(loader: DataLoader, limit: number, sharded: boolean): EvalBatchSource {
   return {
     sharded,
     async *batches(): AsyncIterable<EvalBatch> {
       let seen = 0;
-      for await (const b of loaders.eval.epoch(0)) {
+      for await (const b of loader.epoch(0)) {
         yield { images: b.images, shape: b.shape, labels: b.labels, release: () => b.release() };
         seen += b.shape[0];
         if (seen >= limit) return;
@@ -79,8 +79,8 @@ export async function openDataSources(config: TrainConfig, dist: DistContext = S
       },
       badSamples: () => loaders.train.badSamples.count,
     },
-    val: evalSource(loaders, Infinity, sharded),
-    valSlice: (n: number) => evalSource(loaders, perRank(n), sharded),
+    val: evalSource(loaders.eval, Infinity, sharded),
+    valSlice: (n: number) => evalSource(loaders.eval, perRank(n), sharded),
     classes: loaders.classes,
     channels: data.channels ?? 3,
     writeClasses: async (dir: string) => {
@@ -88,4 +88,11 @@ export async function openDataSources(config: TrainConfig, dist: DistContext = S
     },
     close: () => loaders.close(),
   };
+}
+
+/** The validation split alone (`mdistill eval`): the train split is not opened, so it need not exist. */
+export async function openEvalSource(config: TrainConfig): Promise<Pick<DataSources, 'val' | 'classes' | 'channels' | 'close'>> {
+  const data = dataConfigOf(config);
+  const loader = await createEvalLoader(data);
+  return { val: evalSource(loader.eval, Infinity, false), classes: loader.classes, channels: data.channels ?? 3, close: () => loader.close() };
 }

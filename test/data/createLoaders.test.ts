@@ -1,7 +1,13 @@
-import { existsSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
-import { createLoaders } from '../../src/data/createLoaders.js';
+import { existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import sharp from 'sharp';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createEvalLoader, createLoaders, type DataConfig } from '../../src/data/createLoaders.js';
 import { FASHION_MNIST_DIR } from '../../src/data/idxDataset.js';
+import { tmpDir } from './helpers.js';
+
+const t = tmpDir('evalonly');
+afterAll(t.cleanup);
 
 describe('createLoaders', () => {
   it('builds DeiT-recipe train and eval loaders for a synthetic 32 px set upscaled to 48', async () => {
@@ -59,5 +65,32 @@ describe('createLoaders', () => {
       dataset: 'imagefolder', dataPath: '/nonexistent/imagenet', inputSize: 224, batchSize: 8, mixup: 0, cutmix: 0,
       smoothing: 0, aa: '', reprob: 0, repeatedAug: false, seed: 0, workers: 0,
     })).rejects.toThrow(/\/nonexistent\/imagenet\/train is not a directory.*--data-path/s);
+  });
+
+  it('opens only the val split for evaluation, so a folder without train/ can be evaluated', async () => {
+    for (const [k, cls] of ['ant', 'bee'].entries()) {
+      mkdirSync(path.join(t.dir, 'val', cls), { recursive: true });
+      await sharp({ create: { width: 40, height: 30, channels: 3, background: { r: 80 * k, g: 20, b: 200 } } })
+        .png().toFile(path.join(t.dir, 'val', cls, 'x.png'));
+    }
+    const c: DataConfig = {
+      dataset: 'imagefolder', dataPath: t.dir, inputSize: 32, batchSize: 2, mixup: 0, cutmix: 0, smoothing: 0, aa: '',
+      reprob: 0, repeatedAug: false, seed: 0, workers: 0,
+    };
+    await expect(createLoaders(c)).rejects.toThrow(/train is not a directory/);
+    const L = await createEvalLoader(c);
+    try {
+      expect(L.classes).toEqual(['ant', 'bee']);
+      expect(L.transform).toMatchObject({ kind: 'deit', size: 32 });
+      const labels: number[] = [];
+      for await (const b of L.eval.epoch(0)) {
+        expect(b.shape).toEqual([2, 3, 32, 32]);
+        labels.push(...b.labels!);
+        b.release();
+      }
+      expect(labels).toEqual([0, 1]);
+    } finally {
+      await L.close();
+    }
   });
 });
