@@ -1,7 +1,9 @@
 // Decoding with sharp (libvips): EXIF orientation applied, alpha dropped (PIL's convert('RGB')), grey and
 // 16-bit images brought to 8-bit sRGB. Crop and bicubic resize run inside libvips, decoding at reduced size
 // (libvips shrink-on-load) when the crop allows.
+import { closeSync, openSync, readSync } from 'node:fs';
 import sharp from 'sharp';
+import { HEADER_BYTES, readImageHeader } from './imageHeader.js';
 import type { CropBox } from './randomResizedCrop.js';
 
 sharp.concurrency(1);
@@ -14,10 +16,22 @@ function open(input: ImageInput): sharp.Sharp {
   return sharp(input.raw, { raw: { width: input.width, height: input.height, channels: input.channels } });
 }
 
+/** The first bytes of a file (a small synchronous read: the loader's workers are threads of their own). */
+function fileHead(file: string): Uint8Array {
+  const fd = openSync(file, 'r');
+  try {
+    const head = new Uint8Array(HEADER_BYTES);
+    return head.subarray(0, readSync(fd, head, 0, HEADER_BYTES, 0));
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** The displayed size (after EXIF orientation) and whether the stored pixels need rotating. */
 export async function imageSize(input: ImageInput): Promise<{ width: number; height: number; oriented: boolean }> {
   if (!('file' in input)) return { width: input.width, height: input.height, oriented: false };
-  const m = await sharp(input.file).metadata();
+  let m: { width?: number; height?: number; orientation?: number } | undefined = readImageHeader(fileHead(input.file));
+  if (!m) m = await sharp(input.file).metadata();
   if (!m.width || !m.height) throw new Error(`${input.file}: sharp reports no image size`);
   const o = m.orientation ?? 1;
   return o >= 5 ? { width: m.height, height: m.width, oriented: true } : { width: m.width, height: m.height, oriented: o > 1 };
