@@ -181,9 +181,11 @@ export function affine(img: RgbImage, m: readonly number[], fill: readonly [numb
   const [a, b, c, d, e, f] = m;
   const stride = w * 3;
   for (let y = 0; y < h; y++) {
+    const by = b * (y + 0.5);
+    const ey = e * (y + 0.5);
     for (let x = 0; x < w; x++) {
-      let xin = a * (x + 0.5) + b * (y + 0.5) + c;
-      let yin = d * (x + 0.5) + e * (y + 0.5) + f;
+      let xin = a * (x + 0.5) + by + c;
+      let yin = d * (x + 0.5) + ey + f;
       const o = (y * w + x) * 3;
       if (xin < 0 || xin >= w || yin < 0 || yin >= h) {
         out[o] = fill[0];
@@ -197,15 +199,28 @@ export function affine(img: RgbImage, m: readonly number[], fill: readonly [numb
       const iy = Math.floor(yin);
       const dx = xin - ix;
       const dy = yin - iy;
-      const x0 = (ix - 1 < 0 ? 0 : ix - 1 >= w ? w - 1 : ix - 1) * 3;
-      const x1 = (ix < 0 ? 0 : ix >= w ? w - 1 : ix) * 3;
-      const x2 = (ix + 1 < 0 ? 0 : ix + 1 >= w ? w - 1 : ix + 1) * 3;
-      const x3 = (ix + 2 < 0 ? 0 : ix + 2 >= w ? w - 1 : ix + 2) * 3;
-      // Rows past the edges are clamped; Pillow repeats the previous row past the bottom, which is the same.
-      const r0 = (iy - 1 < 0 ? 0 : iy - 1 >= h ? h - 1 : iy - 1) * stride;
-      const r1 = (iy < 0 ? 0 : iy >= h ? h - 1 : iy) * stride;
-      const r2 = (iy + 1 < 0 ? 0 : iy + 1 >= h ? h - 1 : iy + 1) * stride;
-      const r3 = (iy + 2 < 0 ? 0 : iy + 2 >= h ? h - 1 : iy + 2) * stride;
+      let x0: number, x1: number, x2: number, x3: number, r0: number, r1: number, r2: number, r3: number;
+      if (ix >= 1 && ix <= w - 3 && iy >= 1 && iy <= h - 3) {
+        // All 16 taps inside the image (the common case): no clamping.
+        x1 = ix * 3;
+        x0 = x1 - 3;
+        x2 = x1 + 3;
+        x3 = x1 + 6;
+        r1 = iy * stride;
+        r0 = r1 - stride;
+        r2 = r1 + stride;
+        r3 = r2 + stride;
+      } else {
+        x0 = (ix - 1 < 0 ? 0 : ix - 1 >= w ? w - 1 : ix - 1) * 3;
+        x1 = (ix < 0 ? 0 : ix >= w ? w - 1 : ix) * 3;
+        x2 = (ix + 1 < 0 ? 0 : ix + 1 >= w ? w - 1 : ix + 1) * 3;
+        x3 = (ix + 2 < 0 ? 0 : ix + 2 >= w ? w - 1 : ix + 2) * 3;
+        // Rows past the edges are clamped; Pillow repeats the previous row past the bottom, which is the same.
+        r0 = (iy - 1 < 0 ? 0 : iy - 1 >= h ? h - 1 : iy - 1) * stride;
+        r1 = (iy < 0 ? 0 : iy >= h ? h - 1 : iy) * stride;
+        r2 = (iy + 1 < 0 ? 0 : iy + 1 >= h ? h - 1 : iy + 1) * stride;
+        r3 = (iy + 2 < 0 ? 0 : iy + 2 >= h ? h - 1 : iy + 2) * stride;
+      }
       for (let ch = 0; ch < 3; ch++) {
         let v: number;
         if (dx === 0) {
