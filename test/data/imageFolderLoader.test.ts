@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BadSample } from '../../src/data/batchFiller.js';
+import { type BadSample, fillChunk } from '../../src/data/batchFiller.js';
 import { DataLoader, type DataLoaderOptions } from '../../src/data/dataLoader.js';
 import { type FileDataset, filePaths } from '../../src/data/dataset.js';
 import { decodeCropResize, imageSize } from '../../src/data/imageDecode.js';
@@ -147,6 +147,28 @@ describe('bad input', () => {
     expect(err).toMatchObject({ code: 'MDISTILL_TOO_MANY_BAD_SAMPLES' });
     expect(String(err)).toMatch(/samples of .*many-bad.*failed to load, more than maxBadFraction 0\.1 .*e0\.jpg/);
     await l.close();
+  });
+});
+
+describe('a chunk whose samples all fail', () => {
+  it('rejects after 32 consecutive replacements, once every lane has stopped writing', async () => {
+    const root = path.join(t.dir, 'all-bad');
+    mkdirSync(path.join(root, 'train', 'x'), { recursive: true });
+    for (let i = 0; i < 40; i++) writeFileSync(path.join(root, 'train', 'x', `f${String(i).padStart(2, '0')}.jpg`), Buffer.from('garbage'));
+    const ds = await imageFolderDataset({ root, split: 'train' });
+    const transform = new SampleTransform(ds, deitEvalSpec(16), 0);
+    const images = new Float32Array(4 * transform.sampleSize);
+    const writes: number[] = [];
+    const write = transform.write.bind(transform);
+    transform.write = async (index, epoch, repeat, dst, offset) => {
+      writes.push(index);
+      return write(index, epoch, repeat, dst, offset);
+    };
+    const task = { epoch: 0, samples: Int32Array.from([0, 1, 2, 3]), repeats: new Uint8Array(4), images, labels: new Int32Array(4), start: 0 };
+    await expect(fillChunk(transform, task)).rejects.toThrow(/32 consecutive samples from index \d+ failed to load/);
+    const attempts = writes.length;
+    await new Promise((r) => setTimeout(r, 50));
+    expect(writes.length).toBe(attempts);
   });
 });
 
