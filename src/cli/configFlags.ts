@@ -39,3 +39,31 @@ export function configFromFlags(command: Command, keys: ConfigKey[] = Object.key
   }
   return out as Partial<TrainConfig>;
 }
+
+/**
+ * Keeps only the last occurrence of each list flag (`--s-id 0 1 --s-id 2` means `--s-id 2`), as argparse does for
+ * the official code's `nargs='+'` flags; commander would append. A list's values run to the next `-` token.
+ */
+export function lastListFlagWins(argv: string[]): string[] {
+  const lists = new Set(Object.entries(SCHEMA).filter(([, f]) => f.type === 'int-list').map(([k]) => `--${k}`));
+  const flagOf = (token: string): string | undefined => {
+    const name = token.split('=')[0];
+    return lists.has(name) ? name : undefined;
+  };
+  const end = argv.includes('--') ? argv.indexOf('--') : argv.length; // operands follow a bare `--`
+  const last = new Map<string, number>();
+  argv.slice(0, end).forEach((token, i) => {
+    const flag = flagOf(token);
+    if (flag) last.set(flag, i);
+  });
+  const out: string[] = [];
+  for (let i = 0; i < end; i++) {
+    const flag = flagOf(argv[i]);
+    if (flag === undefined || last.get(flag) === i) {
+      out.push(argv[i]);
+      continue;
+    }
+    if (!argv[i].includes('=')) while (i + 1 < end && !argv[i + 1].startsWith('-')) i++;
+  }
+  return out.concat(argv.slice(end));
+}

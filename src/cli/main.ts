@@ -7,6 +7,7 @@ import { registerInfoCommand } from './info.js';
 import { registerReportCommand } from './report.js';
 import { registerTrainCommand } from './train.js';
 import { registerEvalCommand } from './eval.js';
+import { lastListFlagWins } from './configFlags.js';
 import { packageRoot } from '../native/loader.js';
 import path from 'node:path';
 
@@ -34,7 +35,7 @@ export function buildProgram(): Command {
 export async function runCli(argv: string[]): Promise<number> {
   const program = buildProgram();
   try {
-    await program.parseAsync(argv);
+    await program.parseAsync(lastListFlagWins(argv));
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode;
