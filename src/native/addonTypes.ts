@@ -1,5 +1,6 @@
 // The raw shape of every export of the native addon (native/addon.cc). Only src/native/ may use it;
 // the rest of src/ imports the wrappers in src/native/index.ts, so tests can substitute a fake.
+import type { ManifoldLossOptions } from '../loss/manifoldLoss.js';
 import type { ModelConfig } from '../model/modelConfig.js';
 
 export interface RawRuntimeInfo {
@@ -94,27 +95,14 @@ export interface RawModel {
 
 export type FeatureArray = Float32Array | Float64Array;
 
-/** Arguments of the native manifoldLoss (see src/loss/manifoldLoss.ts for the documented face). */
-export interface RawManifoldLossArgs {
+/** Arguments of the native manifoldLoss: the documented options of src/loss/manifoldLoss.ts, with flat features. */
+export interface RawManifoldLossArgs extends Omit<ManifoldLossOptions, 'grad'> {
   student: FeatureArray[];
   studentShapes: number[][];
   teacher: FeatureArray[];
   teacherShapes: number[][];
-  wSample?: number;
-  wPatch?: number;
-  wRand?: number;
-  beta?: number;
-  k?: number;
-  maxPatchNum?: number;
-  seed?: number;
-  perms?: (BigInt64Array | number[])[];
-  impl?: 'fused' | 'naive';
-  dtype?: 'float32' | 'float64' | 'bfloat16';
-  device?: 'cpu' | 'cuda';
   backward?: boolean;
   returnGrad?: boolean;
-  /** Backpropagate upstream[0]*sample + upstream[1]*patch + upstream[2]*rand instead of their sum. */
-  upstream?: [number, number, number];
 }
 
 export interface RawManifoldLossResult {
