@@ -1,6 +1,7 @@
 // The raw shape of every export of the native addon (native/addon.cc). Only src/native/ may use it;
 // the rest of src/ imports the wrappers in src/native/index.ts, so tests can substitute a fake.
-import type { ManifoldLossOptions } from '../loss/manifoldLoss.js';
+import type { LossTerms } from '../log/records.js';
+import type { ManifoldLossOptions, ManifoldLossTerms } from '../loss/manifoldLoss.js';
 import type { ModelConfig } from '../model/modelConfig.js';
 
 export interface RawRuntimeInfo {
@@ -105,15 +106,8 @@ export interface RawManifoldLossArgs extends Omit<ManifoldLossOptions, 'grad'> {
   returnGrad?: boolean;
 }
 
-export interface RawManifoldLossResult {
-  sample: number;
-  patch: number;
-  rand: number;
-  total: number;
-  perms: BigInt64Array[];
-  gradNormSq?: number[];
-  gradStudent?: FeatureArray[];
-}
+/** What the native manifoldLoss resolves to: the documented ManifoldLossTerms of src/loss/manifoldLoss.ts. */
+export type RawManifoldLossResult = ManifoldLossTerms;
 
 export interface RawTrainerOptions {
   kd: 'none' | 'soft' | 'hard';
@@ -140,13 +134,7 @@ export interface RawTrainerOptions {
 }
 
 /** total = (1−α)·base + α·kd + β·(sample + patch + rand); sample/patch/rand carry their w_* weights. */
-export interface RawStepTerms {
-  total: number;
-  base: number;
-  kd: number;
-  sample: number;
-  patch: number;
-  rand: number;
+export interface RawStepTerms extends LossTerms {
   gradNorm: number;
   /** Data parallel: seconds spent waiting on collectives in this step (0 on one process). */
   syncSeconds: number;
