@@ -33,13 +33,3 @@ export function trainerOptions(overrides: Partial<TrainerOptions> = {}): Trainer
     ...overrides,
   };
 }
-
-export function logSoftmax(row: ArrayLike<number>): number[] {
-  const m = Math.max(...Array.from(row));
-  const lse = m + Math.log(Array.from(row).reduce((a, v) => a + Math.exp(v - m), 0));
-  return Array.from(row, (v) => v - lse);
-}
-
-export function rows(flat: Float32Array, cols: number): Float32Array[] {
-  return Array.from({ length: flat.length / cols }, (_, i) => flat.subarray(i * cols, (i + 1) * cols));
-}
