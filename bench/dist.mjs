@@ -31,7 +31,8 @@ async function worker() {
     kd: 'soft', alpha: 0.5, beta: 1, tau: 1, wSample: 0.1, wPatch: 4, wRand: 0.2, K: 64, maxPatchNum: 0, manifoldImpl: 'fused',
     sIds: [0, 1, 2, 3], tIds: [0, 1, 2, 3], clipGrad: 0, emaDecay: 0, amp: false, seed: 0, weightDecay: 0.05,
   });
-  if (dist.group) await trainer.attachProcessGroup(dist.group, { globalSampleManifold: flags.global === true });
+  const { SCHEMA } = await import('../dist/config/schema.js');
+  if (dist.group) await trainer.attachProcessGroup(dist.group, { globalSampleManifold: flags.global === true, bucketMb: SCHEMA['bucket-cap-mb'].default });
   let seed = 99 + dist.rank;
   const images = new Float32Array(B * 3 * S * S).map(() => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32) - 0.5);
   const labels = Int32Array.from({ length: B }, (_, i) => i % 10);

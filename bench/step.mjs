@@ -28,7 +28,10 @@ const CONFIGS = {
   },
 };
 // The peer's loss: kd + 4·patch + 0.1·sample + 0.2·rand + 0·CE, K = 192; AdamW lr 5e-4, wd 0.05; no EMA, no drop-path.
-const LOSS = { kd: 'soft', alpha: 1, beta: 1, tau: 1, wPatch: 4, wSample: 0.1, wRand: 0.2, K: 192, weightDecay: 0.05 };
+const LOSS = {
+  kd: 'soft', alpha: 1, beta: 1, tau: 1, wPatch: 4, wSample: 0.1, wRand: 0.2, K: 192, maxPatchNum: 0, manifoldImpl: 'fused', weightDecay: 0.05,
+  emaDecay: 0, amp: false,
+};
 const LR = 5e-4;
 
 const flags = parseFlags(process.argv.slice(2), { peer: true });

@@ -24,7 +24,7 @@ at::ScalarType ComputeType(const at::Tensor& x) { return x.scalar_type() == at::
 TermScales ValueScales(const PairPlan& plan, int64_t k, const ManifoldOptions& opts, size_t pairs) {
   const double B = static_cast<double>(plan.batch), N = static_cast<double>(plan.tokens);
   const double K = static_cast<double>(EffectiveK(plan, k));
-  const double common = opts.beta / static_cast<double>(pairs);
+  const double common = 1.0 / static_cast<double>(pairs);
   return {common * opts.wSample / (N * B * B), common * opts.wPatch / (B * N * N), common * opts.wRand / (K * K)};
 }
 
@@ -90,7 +90,6 @@ ManifoldOptions OptionsFrom(AutogradContext* ctx) {
   o.wSample = ctx->saved_data["w_sample"].toDouble();
   o.wPatch = ctx->saved_data["w_patch"].toDouble();
   o.wRand = ctx->saved_data["w_rand"].toDouble();
-  o.beta = ctx->saved_data["beta"].toDouble();
   o.k = ctx->saved_data["k"].toInt();
   o.maxPatchNum = ctx->saved_data["max_patch_num"].toInt();
   return o;
@@ -116,7 +115,6 @@ class ManifoldLossFunction : public torch::autograd::Function<ManifoldLossFuncti
     ctx->saved_data["w_sample"] = opts.wSample;
     ctx->saved_data["w_patch"] = opts.wPatch;
     ctx->saved_data["w_rand"] = opts.wRand;
-    ctx->saved_data["beta"] = opts.beta;
     ctx->saved_data["k"] = opts.k;
     ctx->saved_data["max_patch_num"] = opts.maxPatchNum;
     ctx->saved_data["eager"] = eager;

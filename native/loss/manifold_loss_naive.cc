@@ -40,9 +40,9 @@ ManifoldTerms ManifoldLossNaive(const std::vector<at::Tensor>& student, const st
   }
   const double pairs = static_cast<double>(student.size());
   ManifoldTerms out;
-  out.sample = at::stack(sample).sum() * (opts.beta * opts.wSample / pairs);
-  out.patch = at::stack(patch).sum() * (opts.beta * opts.wPatch / pairs);
-  out.rand = at::stack(rand).sum() * (opts.beta * opts.wRand / pairs);
+  out.sample = at::stack(sample).sum() * (opts.wSample / pairs);
+  out.patch = at::stack(patch).sum() * (opts.wPatch / pairs);
+  out.rand = at::stack(rand).sum() * (opts.wRand / pairs);
   out.total = out.sample + out.patch + out.rand;
   out.perms = perms;
   return out;

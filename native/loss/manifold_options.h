@@ -10,20 +10,20 @@ namespace mdistill::loss {
 
 enum class ManifoldImpl { kFused, kNaive };
 
+// Set by the caller: the defaults live in TypeScript's schema (src/config/schema.ts).
 struct ManifoldOptions {
-  double wSample = 0.1;
-  double wPatch = 4.0;
-  double wRand = 0.2;
-  double beta = 1.0;
+  double wSample = 0;
+  double wPatch = 0;
+  double wRand = 0;
   // Rows drawn for the random term; K >= B*N is clamped to B*N (every row, in a random order).
-  int64_t k = 192;
+  int64_t k = 0;
   // Merge both token grids down to a common square grid of at most this many tokens (0 = off).
   int64_t maxPatchNum = 0;
   ManifoldImpl impl = ManifoldImpl::kFused;
 };
 
-// The three weighted terms (already averaged over the layer pairs and scaled by beta), each a 0-dim tensor that is
-// differentiable with respect to the student features, plus their sum and the rows the random term used.
+// The three terms, each carrying its w_* weight and averaged over the layer pairs (beta is the trainer's), each a
+// 0-dim tensor differentiable with respect to the student features; their sum; the rows the random term used.
 struct ManifoldTerms {
   at::Tensor sample, patch, rand, total;
   std::vector<at::Tensor> perms;  // int64 [K] per pair: rows of the B*N (dropped/merged) token rows

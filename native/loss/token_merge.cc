@@ -95,8 +95,8 @@ std::vector<PairPlan> PlanPairs(const std::vector<at::Tensor>& student, const st
   }
   if (opts.k < 1) throw Error(codes::kBadArgument, "manifold loss: K must be at least 1, got " + std::to_string(opts.k));
   if (opts.maxPatchNum < 0) throw Error(codes::kBadArgument, "manifold loss: max_patch_num must be >= 0 (0 = no merge), got " + std::to_string(opts.maxPatchNum));
-  for (double w : {opts.wSample, opts.wPatch, opts.wRand, opts.beta}) {
-    if (!std::isfinite(w)) throw Error(codes::kBadArgument, "manifold loss: weights and beta must be finite numbers");
+  for (double w : {opts.wSample, opts.wPatch, opts.wRand}) {
+    if (!std::isfinite(w)) throw Error(codes::kBadArgument, "manifold loss: the weights must be finite numbers");
   }
   std::vector<PairPlan> plans;
   for (size_t i = 0; i < student.size(); ++i) {

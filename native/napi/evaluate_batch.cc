@@ -1,4 +1,4 @@
-// evaluateBatch(model, images, shape, labels): eval-mode forward under inference mode, returning top-1/top-5 hit
+// evaluateBatch(model, batch): eval-mode forward under inference mode, returning top-1/top-5 hit
 // counts and the summed cross-entropy, so JS accumulates exact totals over a whole validation set.
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
@@ -6,6 +6,7 @@
 
 #include <mutex>
 
+#include "napi/batch_from_js.h"
 #include "napi/errors.h"
 #include "napi/model_wrap.h"
 #include "napi/modules.h"
@@ -24,19 +25,11 @@ struct EvalCounts {
 Napi::Value EvaluateBatch(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return Guarded(env, [&]() -> Napi::Value {
-    if (info.Length() < 4) throw Error(codes::kBadArgument, "evaluateBatch(model, images, shape, labels)");
+    if (info.Length() < 2) throw Error(codes::kBadArgument, "evaluateBatch(model, batch)");
     ModelWrap* wrap = ModelWrap::From(info[0], "model");
-    auto shape = ShapeFromJs(info[2], "shape");
-    if (shape.size() != 4) throw Error(codes::kShapeMismatch, "images must be [B, C, H, W]");
-    at::Tensor images = ViewFloat32(info[1], shape, "images");
-    if (!info[3].IsTypedArray() || info[3].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
-      throw Error(codes::kBadArgument, "labels must be an Int32Array");
-    }
-    auto labelsArray = info[3].As<Napi::Int32Array>();
-    if (static_cast<int64_t>(labelsArray.ElementLength()) != shape[0]) {
-      throw Error(codes::kShapeMismatch, "labels has " + std::to_string(labelsArray.ElementLength()) + " entries for a batch of " + std::to_string(shape[0]));
-    }
-    at::Tensor labels = at::from_blob(labelsArray.Data(), {shape[0]}, at::kInt);
+    BatchView batch = BatchFromJs(info[1], "batch");
+    if (!batch.labels.defined()) throw Error(codes::kBadArgument, "batch: evaluation needs labels (Int32Array)");
+    at::Tensor images = batch.images, labels = batch.labels;
     auto model = wrap->model();
     auto mutex = wrap->mutex();
     return PromiseWorker<EvalCounts>::Start(
@@ -65,7 +58,7 @@ Napi::Value EvaluateBatch(const Napi::CallbackInfo& info) {
           out.Set("lossSum", Napi::Number::New(env, c.lossSum));
           return out;
         },
-        {info[1], info[3]});
+        batch.keepAlive);
   });
 }
 

@@ -10,6 +10,7 @@
 #include "loss/manifold_loss.h"
 #include "napi/errors.h"
 #include "napi/modules.h"
+#include "napi/options_reader.h"
 #include "napi/promise_worker.h"
 #include "napi/tensor_bridge.h"
 
@@ -30,21 +31,6 @@ struct LossResult {
   std::vector<double> gradNormSq;
   bool doublePrecision = false;
 };
-
-double NumberField(const Napi::Object& args, const char* name, double fallback) {
-  Napi::Value v = args.Get(name);
-  if (v.IsUndefined()) return fallback;
-  if (!v.IsNumber()) throw Error(codes::kBadArgument, std::string("manifoldLoss: '") + name + "' must be a number");
-  return v.As<Napi::Number>().DoubleValue();
-}
-
-int64_t IntField(const Napi::Object& args, const char* name, int64_t fallback) {
-  const double d = NumberField(args, name, static_cast<double>(fallback));
-  if (d != std::floor(d) || std::abs(d) > 9.0e15) {
-    throw Error(codes::kBadArgument, std::string("manifoldLoss: '") + name + "' must be an integer");
-  }
-  return static_cast<int64_t>(d);
-}
 
 std::vector<at::Tensor> Features(const Napi::Object& args, const char* arrays, const char* shapes,
                                  std::vector<Napi::Value>& keepAlive) {
@@ -98,31 +84,23 @@ Napi::Value ManifoldLossJs(const Napi::CallbackInfo& info) {
     std::vector<Napi::Value> keepAlive;
     std::vector<at::Tensor> student = Features(args, "student", "studentShapes", keepAlive);
     std::vector<at::Tensor> teacher = Features(args, "teacher", "teacherShapes", keepAlive);
+    OptionsReader o(info[0], "manifoldLoss");
     ManifoldOptions opts;
-    opts.wSample = NumberField(args, "wSample", opts.wSample);
-    opts.wPatch = NumberField(args, "wPatch", opts.wPatch);
-    opts.wRand = NumberField(args, "wRand", opts.wRand);
-    opts.beta = NumberField(args, "beta", opts.beta);
-    opts.k = IntField(args, "k", opts.k);
-    opts.maxPatchNum = IntField(args, "maxPatchNum", opts.maxPatchNum);
-    const std::string impl = args.Has("impl") && args.Get("impl").IsString() ? args.Get("impl").As<Napi::String>().Utf8Value() : "fused";
-    if (impl != "fused" && impl != "naive") throw Error(codes::kBadArgument, "manifoldLoss: impl must be 'fused' or 'naive', got '" + impl + "'");
-    opts.impl = impl == "naive" ? ManifoldImpl::kNaive : ManifoldImpl::kFused;
-    std::string dtype = args.Has("dtype") && args.Get("dtype").IsString() ? args.Get("dtype").As<Napi::String>().Utf8Value() : "";
-    if (!dtype.empty() && dtype != "float32" && dtype != "float64" && dtype != "bfloat16") {
-      throw Error(codes::kBadArgument, "manifoldLoss: dtype must be 'float32', 'float64' or 'bfloat16', got '" + dtype + "'");
-    }
-    std::string device = args.Has("device") && args.Get("device").IsString() ? args.Get("device").As<Napi::String>().Utf8Value() : "cpu";
-    if (device != "cpu" && device != "cuda") throw Error(codes::kBadArgument, "manifoldLoss: device must be 'cpu' or 'cuda', got '" + device + "'");
+    opts.wSample = o.Number("wSample");
+    opts.wPatch = o.Number("wPatch");
+    opts.wRand = o.Number("wRand");
+    opts.k = o.Integer("k");
+    opts.maxPatchNum = o.Integer("maxPatchNum");
+    opts.impl = o.String("impl", {"fused", "naive"}) == "naive" ? ManifoldImpl::kNaive : ManifoldImpl::kFused;
+    const std::string dtype = o.Has("dtype") ? o.String("dtype", {"float32", "float64", "bfloat16"}) : "";
+    const std::string device = o.String("device", {"cpu", "cuda"});
     if (device == "cuda" && !at::hasCUDA()) throw Error(codes::kBadArgument, "manifoldLoss: device 'cuda' requested but libtorch sees no CUDA device");
-    const bool backward = args.Get("backward").ToBoolean() || args.Get("returnGrad").ToBoolean();
-    const bool returnGrad = args.Get("returnGrad").ToBoolean();
-    const bool hasPerms = args.Has("perms") && !args.Get("perms").IsUndefined();
-    std::vector<at::Tensor> perms = hasPerms ? Perms(args.Get("perms")) : std::vector<at::Tensor>{};
-    const double seedValue = NumberField(args, "seed", 0);
-    if (seedValue < 0 || seedValue != std::floor(seedValue) || seedValue > 9.0e15) {
-      throw Error(codes::kBadArgument, "manifoldLoss: 'seed' must be a non-negative integer");
-    }
+    const bool backward = o.Bool("backward") || o.Bool("returnGrad");
+    const bool returnGrad = o.Bool("returnGrad");
+    const bool hasPerms = o.Has("perms");
+    std::vector<at::Tensor> perms = hasPerms ? Perms(o.Value("perms")) : std::vector<at::Tensor>{};
+    const int64_t seedValue = o.Integer("seed");
+    if (seedValue < 0) throw Error(codes::kBadArgument, "manifoldLoss: 'seed' must be a non-negative integer");
     const auto seed = static_cast<uint64_t>(seedValue);
     // Backward of upstream[0]*sample + upstream[1]*patch + upstream[2]*rand (default: of their sum).
     std::vector<double> upstream{1, 1, 1};

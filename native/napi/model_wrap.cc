@@ -9,6 +9,7 @@
 
 #include "napi/errors.h"
 #include "napi/modules.h"
+#include "napi/options_reader.h"
 #include "napi/promise_worker.h"
 #include "napi/tensor_bridge.h"
 
@@ -25,54 +26,23 @@ std::string Dims(at::IntArrayRef shape) {
   return s + "]";
 }
 
-double NumberField(const Napi::Object& obj, const char* key, std::optional<double> fallback = std::nullopt) {
-  Napi::Value v = obj.Get(key);
-  if (v.IsUndefined() && fallback) return *fallback;
-  if (!v.IsNumber()) throw Error(codes::kBadArgument, std::string("Model config: ") + key + " must be a number");
-  return v.As<Napi::Number>().DoubleValue();
-}
-
-int64_t IntField(const Napi::Object& obj, const char* key, std::optional<double> fallback = std::nullopt) {
-  const double d = NumberField(obj, key, fallback);
-  if (d != static_cast<double>(static_cast<int64_t>(d))) {
-    throw Error(codes::kBadArgument, std::string("Model config: ") + key + " must be an integer, got " + std::to_string(d));
-  }
-  return static_cast<int64_t>(d);
-}
-
-bool BoolField(const Napi::Object& obj, const char* key, bool fallback) {
-  Napi::Value v = obj.Get(key);
-  if (v.IsUndefined()) return fallback;
-  if (!v.IsBoolean()) throw Error(codes::kBadArgument, std::string("Model config: ") + key + " must be a boolean");
-  return v.As<Napi::Boolean>().Value();
-}
-
-model::ModelConfig ConfigFromJs(const Napi::Value& value) {
-  if (!value.IsObject()) throw Error(codes::kBadArgument, "new Model(config): config must be a ModelConfig object");
-  auto obj = value.As<Napi::Object>();
+model::ModelConfig ConfigFromJs(const OptionsReader& o) {
   model::ModelConfig c;
-  Napi::Value arch = obj.Get("arch");
-  const std::string archName = arch.IsString() ? arch.As<Napi::String>().Utf8Value() : "";
-  if (archName == "vit") {
-    c.arch = model::Arch::kVit;
-  } else if (archName == "cait") {
-    c.arch = model::Arch::kCait;
-  } else {
-    throw Error(codes::kBadArgument, "Model config: arch must be 'vit' or 'cait', got '" + archName + "'");
-  }
-  c.imgSize = IntField(obj, "imgSize");
-  c.patchSize = IntField(obj, "patchSize");
-  c.inChans = IntField(obj, "inChans");
-  c.numClasses = IntField(obj, "numClasses");
-  c.embedDim = IntField(obj, "embedDim");
-  c.depth = IntField(obj, "depth");
-  c.numHeads = IntField(obj, "numHeads");
-  c.mlpRatio = NumberField(obj, "mlpRatio", 4.0);
-  c.qkvBias = BoolField(obj, "qkvBias", true);
-  c.distilled = BoolField(obj, "distilled", false);
-  c.depthTokenOnly = IntField(obj, "depthTokenOnly", 0);
-  c.initValues = NumberField(obj, "initValues", 0);
-  c.dropPathRate = NumberField(obj, "dropPathRate", 0);
+  const std::string arch = o.String("arch", {"vit", "cait"});
+  c.arch = arch == "cait" ? model::Arch::kCait : model::Arch::kVit;
+  c.imgSize = o.Integer("imgSize");
+  c.patchSize = o.Integer("patchSize");
+  c.inChans = o.Integer("inChans");
+  c.numClasses = o.Integer("numClasses");
+  c.embedDim = o.Integer("embedDim");
+  c.depth = o.Integer("depth");
+  c.numHeads = o.Integer("numHeads");
+  c.mlpRatio = o.Number("mlpRatio");
+  c.qkvBias = o.Bool("qkvBias");
+  c.distilled = o.Bool("distilled");
+  c.depthTokenOnly = o.Integer("depthTokenOnly");
+  c.initValues = o.Number("initValues");
+  c.dropPathRate = o.Number("dropPathRate");
   return c;
 }
 
@@ -106,23 +76,17 @@ ModelWrap::ModelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModelWra
   Napi::Env env = info.Env();
   Guarded(env, [&]() -> Napi::Value {
     if (!info.IsConstructCall()) throw Error(codes::kBadArgument, "Model is a class: use new Model(config)");
-    model::ModelConfig config = ConfigFromJs(info[0]);
-    uint64_t seed = 0;
-    if (info[0].As<Napi::Object>().Has("seed")) {
-      const int64_t s = IntField(info[0].As<Napi::Object>(), "seed");
-      if (s < 0) throw Error(codes::kBadArgument, "Model config: seed must be a non-negative integer");
-      seed = static_cast<uint64_t>(s);
-    }
-    model_ = model::CreateModel(config, seed);
-    Napi::Value device = info[0].As<Napi::Object>().Get("device");
-    if (device.IsString() && device.As<Napi::String>().Utf8Value() == "cuda") {
+    OptionsReader o(info[0], "Model config");
+    model::ModelConfig config = ConfigFromJs(o);
+    const int64_t seed = o.Integer("seed");
+    if (seed < 0) throw Error(codes::kBadArgument, "Model config: seed must be a non-negative integer");
+    model_ = model::CreateModel(config, static_cast<uint64_t>(seed));
+    if (o.String("device", {"cpu", "cuda"}) == "cuda") {
       if (!at::hasCUDA()) {
         throw Error(codes::kBadArgument, "--device cuda: this libtorch has no CUDA (see `mdistill info`). Build against a CUDA libtorch "
                                          "(MDISTILL_LIBTORCH=/path/to/libtorch npm run build:native) or use --device cpu");
       }
       model_->to(at::Device(at::kCUDA));
-    } else if (!device.IsUndefined() && !(device.IsString() && device.As<Napi::String>().Utf8Value() == "cpu")) {
-      throw Error(codes::kBadArgument, "Model config: device must be 'cpu' or 'cuda'");
     }
     info.This().As<Napi::Object>().TypeTag(&kModelTag);
     return env.Undefined();

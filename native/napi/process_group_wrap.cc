@@ -7,6 +7,7 @@
 
 #include "napi/errors.h"
 #include "napi/modules.h"
+#include "napi/options_reader.h"
 #include "napi/promise_worker.h"
 
 namespace mdistill {
@@ -19,12 +20,6 @@ struct GroupHolder {
   std::mutex mutex;
   std::shared_ptr<dist::ProcessGroup> group;
 };
-
-int IntField(const Napi::Object& o, const char* key) {
-  Napi::Value v = o.Get(key);
-  if (!v.IsNumber()) throw Error(codes::kBadArgument, std::string("ProcessGroup option '") + key + "' must be an integer");
-  return v.As<Napi::Number>().Int32Value();
-}
 
 class ProcessGroupWrap : public Napi::ObjectWrap<ProcessGroupWrap> {
  public:
@@ -45,14 +40,12 @@ class ProcessGroupWrap : public Napi::ObjectWrap<ProcessGroupWrap> {
       if (!info.IsConstructCall() || info.Length() < 1 || !info[0].IsObject()) {
         throw Error(codes::kBadArgument, "new ProcessGroup({rank, worldSize, masterAddr, masterPort, timeoutMs, device})");
       }
-      Napi::Object o = info[0].As<Napi::Object>();
-      options_.rank = IntField(o, "rank");
-      options_.worldSize = IntField(o, "worldSize");
-      Napi::Value addr = o.Get("masterAddr");
-      if (!addr.IsString()) throw Error(codes::kBadArgument, "ProcessGroup option 'masterAddr' must be a string");
-      options_.masterAddr = addr.As<Napi::String>().Utf8Value();
-      options_.masterPort = IntField(o, "masterPort");
-      options_.timeout = std::chrono::milliseconds(IntField(o, "timeoutMs"));
+      OptionsReader o(info[0], "ProcessGroup options");
+      options_.rank = static_cast<int>(o.Integer("rank"));
+      options_.worldSize = static_cast<int>(o.Integer("worldSize"));
+      options_.masterAddr = o.String("masterAddr");
+      options_.masterPort = static_cast<int>(o.Integer("masterPort"));
+      options_.timeout = std::chrono::milliseconds(o.Integer("timeoutMs"));
       if (options_.timeout.count() <= 0) throw Error(codes::kBadArgument, "ProcessGroup option 'timeoutMs' must be > 0");
       if (options_.worldSize < 1 || options_.rank < 0 || options_.rank >= options_.worldSize) {
         throw Error(codes::kBadArgument, "ProcessGroup: rank " + std::to_string(options_.rank) + " is outside 0.." +
@@ -61,8 +54,7 @@ class ProcessGroupWrap : public Napi::ObjectWrap<ProcessGroupWrap> {
       if (options_.masterPort < 1 || options_.masterPort > 65535) {
         throw Error(codes::kBadArgument, "ProcessGroup: masterPort " + std::to_string(options_.masterPort) + " is not a TCP port");
       }
-      Napi::Value device = o.Get("device");
-      options_.cuda = device.IsString() && device.As<Napi::String>().Utf8Value() == "cuda";
+      options_.cuda = o.String("device", {"cpu", "cuda"}) == "cuda";
       info.This().As<Napi::Object>().TypeTag(&kProcessGroupTag);
       return env.Undefined();
     });

@@ -5,9 +5,11 @@
 #include <memory>
 #include <mutex>
 
+#include "napi/batch_from_js.h"
 #include "napi/errors.h"
 #include "napi/model_wrap.h"
 #include "napi/modules.h"
+#include "napi/options_reader.h"
 #include "napi/process_group_wrap.h"
 #include "napi/promise_worker.h"
 #include "napi/tensor_bridge.h"
@@ -16,28 +18,6 @@
 namespace mdistill {
 
 namespace {
-
-double NumberField(const Napi::Object& o, const char* key, double fallback) {
-  Napi::Value v = o.Get(key);
-  if (v.IsUndefined() || v.IsNull()) return fallback;
-  if (!v.IsNumber()) throw Error(codes::kBadArgument, std::string("trainer option '") + key + "' must be a number");
-  return v.As<Napi::Number>().DoubleValue();
-}
-
-std::vector<int64_t> IdsField(const Napi::Object& o, const char* key) {
-  Napi::Value v = o.Get(key);
-  if (v.IsUndefined()) return {};
-  return ShapeFromJs(v, std::string("trainer option '") + key + "'");
-}
-
-train::KdType ParseKd(const Napi::Object& o) {
-  Napi::Value v = o.Get("kd");
-  const std::string kd = v.IsString() ? v.As<Napi::String>().Utf8Value() : "soft";
-  if (kd == "none") return train::KdType::kNone;
-  if (kd == "soft") return train::KdType::kSoft;
-  if (kd == "hard") return train::KdType::kHard;
-  throw Error(codes::kBadArgument, "trainer option 'kd' must be none, soft or hard, got '" + kd + "'");
-}
 
 Napi::Object TermsToJs(Napi::Env env, const train::StepTerms& t) {
   auto out = Napi::Object::New(env);
@@ -65,7 +45,7 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "Trainer",
                        {InstanceMethod<&TrainerWrap::Step>("step"),
-                        InstanceMethod<&TrainerWrap::ComputeTerms>("computeTerms"),
+                        InstanceMethod<&TrainerWrap::LossTerms>("lossTerms"),
                         InstanceMethod<&TrainerWrap::OptimizerState>("optimizerState"),
                         InstanceMethod<&TrainerWrap::LoadOptimizerState>("loadOptimizerState"),
                         InstanceMethod<&TrainerWrap::NoDecayNames>("noDecayNames"),
@@ -82,30 +62,29 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
       ModelWrap* student = ModelWrap::From(info[0], "student");
       ModelWrap* teacher = info[1].IsNull() || info[1].IsUndefined() ? nullptr : ModelWrap::From(info[1], "teacher");
       ModelWrap* ema = info[2].IsNull() || info[2].IsUndefined() ? nullptr : ModelWrap::From(info[2], "ema");
-      Napi::Object o = info[3].As<Napi::Object>();
+      OptionsReader o(info[3], "trainer options");
       train::DistillOptions d;
-      d.kd = ParseKd(o);
-      d.alpha = NumberField(o, "alpha", d.alpha);
-      d.beta = NumberField(o, "beta", d.beta);
-      d.tau = NumberField(o, "tau", d.tau);
-      d.wSample = NumberField(o, "wSample", d.wSample);
-      d.wPatch = NumberField(o, "wPatch", d.wPatch);
-      d.wRand = NumberField(o, "wRand", d.wRand);
-      d.k = static_cast<int64_t>(NumberField(o, "K", static_cast<double>(d.k)));
-      d.maxPatchNum = static_cast<int64_t>(NumberField(o, "maxPatchNum", 0));
-      Napi::Value impl = o.Get("manifoldImpl");
-      d.fusedManifold = !(impl.IsString() && impl.As<Napi::String>().Utf8Value() == "naive");
-      d.sIds = IdsField(o, "sIds");
-      d.tIds = IdsField(o, "tIds");
-      d.clipGrad = NumberField(o, "clipGrad", 0);
-      d.emaDecay = NumberField(o, "emaDecay", 0.99996);
-      d.amp = o.Get("amp").ToBoolean().Value();
-      d.seed = static_cast<uint64_t>(NumberField(o, "seed", 0));
+      const std::string kd = o.String("kd", {"none", "soft", "hard"});
+      d.kd = kd == "none" ? train::KdType::kNone : kd == "hard" ? train::KdType::kHard : train::KdType::kSoft;
+      d.alpha = o.Number("alpha");
+      d.beta = o.Number("beta");
+      d.tau = o.Number("tau");
+      d.wSample = o.Number("wSample");
+      d.wPatch = o.Number("wPatch");
+      d.wRand = o.Number("wRand");
+      d.k = o.Integer("K");
+      d.maxPatchNum = o.Integer("maxPatchNum");
+      d.fusedManifold = o.String("manifoldImpl", {"fused", "naive"}) == "fused";
+      d.sIds = o.IntList("sIds");
+      d.tIds = o.IntList("tIds");
+      d.clipGrad = o.Number("clipGrad");
+      d.emaDecay = o.Number("emaDecay");
+      d.amp = o.Bool("amp");
+      const int64_t seed = o.Integer("seed");
+      if (seed < 0) throw Error(codes::kBadArgument, "trainer options: 'seed' must be a non-negative integer");
+      d.seed = static_cast<uint64_t>(seed);
       train::AdamWOptions a;
-      a.weightDecay = NumberField(o, "weightDecay", a.weightDecay);
-      a.beta1 = NumberField(o, "beta1", a.beta1);
-      a.beta2 = NumberField(o, "beta2", a.beta2);
-      a.eps = NumberField(o, "eps", a.eps);
+      a.weightDecay = o.Number("weightDecay");
       if (d.kd != train::KdType::kNone && !teacher) throw Error(codes::kBadArgument, "distillation needs a teacher model (or kd: 'none')");
       locks_ = {student->mutex(), teacher ? teacher->mutex() : nullptr, ema ? ema->mutex() : nullptr};
       step_ = std::make_shared<train::DistillStep>(student->model(), teacher ? teacher->model() : nullptr,
@@ -117,34 +96,26 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
  private:
   // Locks the models for the duration of native work, so a concurrent forward or weight read waits.
   struct ModelLocks {
-    std::shared_ptr<std::mutex> a, b, c;
+    std::shared_ptr<std::mutex> student, teacher, ema;
   };
 
-  train::StepInput ParseInput(const Napi::CallbackInfo& info, std::vector<Napi::Value>& keepAlive) {
-    if (info.Length() < 6) throw Error(codes::kBadArgument, "step(images, shape, labels | null, targets | null, lr, step)");
-    auto shape = ShapeFromJs(info[1], "shape");
-    if (shape.size() != 4) throw Error(codes::kShapeMismatch, "images must be [B, C, H, W]");
-    train::StepInput in;
-    in.images = ViewFloat32(info[0], shape, "images");
-    const int64_t batch = shape[0];
-    if (!info[2].IsNull() && !info[2].IsUndefined()) {
-      if (!info[2].IsTypedArray() || info[2].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
-        throw Error(codes::kBadArgument, "labels must be an Int32Array");
-      }
-      auto labels = info[2].As<Napi::Int32Array>();
-      if (static_cast<int64_t>(labels.ElementLength()) != batch) {
-        throw Error(codes::kShapeMismatch, "labels has " + std::to_string(labels.ElementLength()) + " entries for a batch of " + std::to_string(batch));
-      }
-      in.targets = at::from_blob(labels.Data(), {batch}, at::kInt).to(at::kLong);
-      keepAlive.push_back(info[2]);
-    } else {
-      const int64_t classes = step_->student()->config().numClasses;
-      in.targets = ViewFloat32(info[3], {batch, classes}, "targets");
-      keepAlive.push_back(info[3]);
+  // (batch, lr, step) for step(); (batch, step) for lossTerms().
+  train::StepInput ParseInput(const Napi::CallbackInfo& info, bool update, std::vector<Napi::Value>& keepAlive) {
+    const size_t want = update ? 3 : 2;
+    if (info.Length() < want) throw Error(codes::kBadArgument, update ? "step(batch, lr, step)" : "lossTerms(batch, step)");
+    BatchView batch = BatchFromJs(info[0], "batch");
+    if (!batch.targets.defined() && !batch.labels.defined()) {
+      throw Error(codes::kBadArgument, "batch: a training batch needs labels (Int32Array) or targets (Float32Array)");
     }
-    keepAlive.push_back(info[0]);
-    in.lr = info[4].ToNumber().DoubleValue();
-    in.step = info[5].ToNumber().Int64Value();
+    train::StepInput in;
+    in.images = batch.images;
+    in.targets = batch.targets.defined() ? batch.targets : batch.labels;
+    keepAlive = std::move(batch.keepAlive);
+    const Napi::Value lr = update ? info[1] : Napi::Number::New(info.Env(), 0);
+    const Napi::Value step = info[want - 1];
+    if (!lr.IsNumber() || !step.IsNumber()) throw Error(codes::kBadArgument, "lr and step must be numbers");
+    in.lr = lr.As<Napi::Number>().DoubleValue();
+    in.step = step.As<Napi::Number>().Int64Value();
     return in;
   }
 
@@ -152,29 +123,29 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
     Napi::Env env = info.Env();
     return Guarded(env, [&]() -> Napi::Value {
       std::vector<Napi::Value> keepAlive;
-      train::StepInput in = ParseInput(info, keepAlive);
+      train::StepInput in = ParseInput(info, update, keepAlive);
       auto step = step_;
       ModelLocks locks = locks_;
       return PromiseWorker<train::StepTerms>::Start(
           env,
           [step, in, locks, update]() {
-            std::unique_lock<std::mutex> la(*locks.a);
-            std::unique_lock<std::mutex> lb, lc;
-            if (locks.b) lb = std::unique_lock<std::mutex>(*locks.b);
-            if (locks.c) lc = std::unique_lock<std::mutex>(*locks.c);
-            return update ? step->Run(in) : step->Evaluate(in);
+            std::unique_lock<std::mutex> student(*locks.student);
+            std::unique_lock<std::mutex> teacher, ema;
+            if (locks.teacher) teacher = std::unique_lock<std::mutex>(*locks.teacher);
+            if (locks.ema) ema = std::unique_lock<std::mutex>(*locks.ema);
+            return update ? step->Run(in) : step->LossTerms(in);
           },
           [](Napi::Env env, train::StepTerms& t) -> Napi::Value { return TermsToJs(env, t); }, keepAlive);
     });
   }
 
   Napi::Value Step(const Napi::CallbackInfo& info) { return RunAsync(info, true); }
-  Napi::Value ComputeTerms(const Napi::CallbackInfo& info) { return RunAsync(info, false); }
+  Napi::Value LossTerms(const Napi::CallbackInfo& info) { return RunAsync(info, false); }
 
   Napi::Value OptimizerState(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     return Guarded(env, [&]() -> Napi::Value {
-      std::lock_guard<std::mutex> lock(*locks_.a);
+      std::lock_guard<std::mutex> lock(*locks_.student);
       auto out = Napi::Object::New(env);
       out.Set("steps", Napi::Number::New(env, static_cast<double>(step_->optimizer().steps())));
       out.Set("entries", NamedTensorsToJs(env, step_->optimizer().State()));
@@ -194,7 +165,7 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
         auto shape = ShapeFromJs(e.Get("shape"), "optimizer state '" + name + "' shape");
         state.emplace_back(name, ViewFloat32(e.Get("data"), shape, "optimizer state '" + name + "'").clone());
       }
-      std::lock_guard<std::mutex> lock(*locks_.a);
+      std::lock_guard<std::mutex> lock(*locks_.student);
       step_->optimizer().LoadState(state, info[1].ToNumber().Int64Value());
       return env.Undefined();
     });
@@ -222,18 +193,18 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
     Napi::Env env = info.Env();
     return Guarded(env, [&]() -> Napi::Value {
       auto group = ProcessGroupFromJs(info[0], "attachProcessGroup(group)");
-      const Napi::Object o = info.Length() > 1 && info[1].IsObject() ? info[1].As<Napi::Object>() : Napi::Object::New(env);
-      const bool globalSample = o.Get("globalSampleManifold").ToBoolean().Value();
-      const double bucketMb = NumberField(o, "bucketMb", 25);
+      OptionsReader o(info[1], "attachProcessGroup options");
+      const bool globalSample = o.Bool("globalSampleManifold");
+      const double bucketMb = o.Number("bucketMb");
       if (!(bucketMb > 0)) throw Error(codes::kBadArgument, "trainer option 'bucketMb' must be > 0");
       auto step = step_;
       ModelLocks locks = locks_;
       return PromiseWorker<bool>::Start(
           env,
           [step, locks, group, globalSample, bucketMb]() {
-            std::unique_lock<std::mutex> la(*locks.a);
-            std::unique_lock<std::mutex> lc;
-            if (locks.c) lc = std::unique_lock<std::mutex>(*locks.c);
+            std::unique_lock<std::mutex> student(*locks.student);
+            std::unique_lock<std::mutex> ema;
+            if (locks.ema) ema = std::unique_lock<std::mutex>(*locks.ema);
             step->AttachDistributed(group, globalSample, static_cast<size_t>(bucketMb * (1 << 20)));
             return true;
           },

@@ -201,7 +201,6 @@ DistillStep::Forward DistillStep::Compute(const StepInput& rawInput, bool train,
     m.wSample = options_.wSample;
     m.wPatch = options_.wPatch;
     m.wRand = options_.wRand;
-    m.beta = 1.0;  // beta is applied below, so the logged terms carry only their w_* weights
     m.k = options_.k;
     m.maxPatchNum = options_.maxPatchNum;
     m.impl = options_.fusedManifold ? loss::ManifoldImpl::kFused : loss::ManifoldImpl::kNaive;
@@ -312,7 +311,7 @@ StepTerms DistillStep::Run(const StepInput& input) {
   return terms;
 }
 
-StepTerms DistillStep::Evaluate(const StepInput& input) {
+StepTerms DistillStep::LossTerms(const StepInput& input) {
   student_->train();
   at::NoGradGuard noGrad;
   Forward f = Compute(input, true, nullptr);

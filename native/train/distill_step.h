@@ -20,15 +20,17 @@ class GradientSync;
 
 namespace mdistill::train {
 
+// Every field is set by the caller (the N-API binding reads each one from TypeScript, whose schema holds the
+// defaults); the zeros here only keep the struct initialised.
 struct DistillOptions {
-  KdType kd = KdType::kSoft;
-  double alpha = 1.0;
-  double beta = 1.0;
-  double tau = 1.0;
-  double wSample = 0.1;
-  double wPatch = 4.0;
-  double wRand = 0.2;
-  int64_t k = 192;
+  KdType kd = KdType::kNone;
+  double alpha = 0;
+  double beta = 0;
+  double tau = 0;
+  double wSample = 0;
+  double wPatch = 0;
+  double wRand = 0;
+  int64_t k = 0;
   int64_t maxPatchNum = 0;
   bool fusedManifold = true;
   std::vector<int64_t> sIds, tIds;
@@ -69,8 +71,8 @@ class DistillStep {
 
   // Throws Error(kNonFiniteLoss) naming the step and every term before any weight changes.
   StepTerms Run(const StepInput& input);
-  // The terms without a backward pass or an update (used by tests to check the weighting).
-  StepTerms Evaluate(const StepInput& input);
+  // The loss terms of a training-mode forward, without a backward pass or an update (tests check the weighting).
+  StepTerms LossTerms(const StepInput& input);
 
   AdamW& optimizer() { return optimizer_; }
   const std::shared_ptr<model::Model>& student() const { return student_; }

@@ -1,6 +1,7 @@
 // The manifold distillation loss (fine-grained manifold distillation, NeurIPS 2022) over student/teacher layer
 // pairs, computed natively (native/loss/). The training step calls the C++ entry directly; this face serves tests,
 // benchmarks and tools that hold features in typed arrays.
+import { SCHEMA } from '../config/schema.js';
 import { manifoldLossNative, type FeatureArray, type RawManifoldLossResult } from '../native/index.js';
 
 /** Token features of one layer: row-major [B, N, d]. */
@@ -15,12 +16,10 @@ export interface LayerPair {
 }
 
 export interface ManifoldLossOptions {
-  /** Weights of the inter-sample, intra-sample and random-row terms (official defaults 0.1, 4, 0.2). */
+  /** Weights of the inter-sample, intra-sample and random-row terms (defaults: the schema's --w-sample, --w-patch, --w-rand). */
   wSample?: number;
   wPatch?: number;
   wRand?: number;
-  /** Scales all three terms. */
-  beta?: number;
   /** Rows drawn for the random term; K >= B*N is clamped to B*N. */
   k?: number;
   /** Merge both token grids to a common square grid of at most this many tokens (0 = off). */
@@ -41,7 +40,7 @@ export interface ManifoldLossOptions {
 }
 
 export interface ManifoldLossTerms {
-  /** The weighted terms, averaged over the pairs and scaled by beta; total is their sum. */
+  /** The terms, each carrying its w_* weight, averaged over the pairs (as LossTerms of a step: before β); total is their sum. */
   sample: number;
   patch: number;
   rand: number;
@@ -54,13 +53,17 @@ export interface ManifoldLossTerms {
   gradStudent?: FeatureArray[];
 }
 
-export const MANIFOLD_DEFAULTS = { wSample: 0.1, wPatch: 4, wRand: 0.2, beta: 1, k: 192, maxPatchNum: 0 } as const;
+/** The defaults are the training flags' own (src/config/schema.ts). */
+const DEFAULTS = {
+  wSample: SCHEMA['w-sample'].default, wPatch: SCHEMA['w-patch'].default, wRand: SCHEMA['w-rand'].default, k: SCHEMA.K.default,
+  maxPatchNum: SCHEMA['max-patch-num'].default, impl: SCHEMA['manifold-impl'].default, seed: SCHEMA.seed.default, device: SCHEMA.device.default,
+};
 
 /** Always settles through the promise: argument errors reject too (with their MDISTILL_* code). */
 export async function manifoldLoss(pairs: LayerPair[], options: ManifoldLossOptions = {}): Promise<ManifoldLossTerms> {
   const { grad = 'none', ...rest } = options;
   const result: RawManifoldLossResult = await manifoldLossNative({
-    ...MANIFOLD_DEFAULTS,
+    ...DEFAULTS,
     ...rest,
     student: pairs.map((p) => p.student.data),
     studentShapes: pairs.map((p) => p.student.shape),

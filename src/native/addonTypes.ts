@@ -35,14 +35,14 @@ export interface GemmBenchmarkResult {
   gflops: number;
 }
 
-/** The ModelConfig of src/model/modelConfig.ts plus the native-only construction options. */
+/** The ModelConfig of src/model/modelConfig.ts plus the native-only construction options; every field is required. */
 export interface RawModelConfig extends ModelConfig {
-  /** Where the parameters live (default 'cpu'); 'cuda' needs a CUDA libtorch. */
-  device?: 'cpu' | 'cuda';
-  /** Stochastic depth (training only): linear 0..rate over ViT blocks, constant over CaiT blocks. Default 0. */
-  dropPathRate?: number;
-  /** Seed of the random initialisation. Default 0. */
-  seed?: number;
+  /** Where the parameters live; 'cuda' needs a CUDA libtorch. */
+  device: 'cpu' | 'cuda';
+  /** Stochastic depth (training only): linear 0..rate over ViT blocks, constant over CaiT blocks. */
+  dropPathRate: number;
+  /** Seed of the random initialisation. */
+  seed: number;
 }
 
 export interface RawForwardOptions {
@@ -96,14 +96,16 @@ export interface RawModel {
 
 export type FeatureArray = Float32Array | Float64Array;
 
-/** Arguments of the native manifoldLoss: the documented options of src/loss/manifoldLoss.ts, with flat features. */
-export interface RawManifoldLossArgs extends Omit<ManifoldLossOptions, 'grad'> {
+/** Arguments of the native manifoldLoss: the documented options of src/loss/manifoldLoss.ts, every default filled
+ *  in, with flat features. */
+export interface RawManifoldLossArgs extends Required<Omit<ManifoldLossOptions, 'grad' | 'perms' | 'dtype' | 'upstream'>>,
+  Pick<ManifoldLossOptions, 'perms' | 'dtype' | 'upstream'> {
   student: FeatureArray[];
   studentShapes: number[][];
   teacher: FeatureArray[];
   teacherShapes: number[][];
-  backward?: boolean;
-  returnGrad?: boolean;
+  backward: boolean;
+  returnGrad: boolean;
 }
 
 /** What the native manifoldLoss resolves to: the documented ManifoldLossTerms of src/loss/manifoldLoss.ts. */
@@ -128,9 +130,17 @@ export interface RawTrainerOptions {
   amp: boolean;
   seed: number;
   weightDecay: number;
-  beta1?: number;
-  beta2?: number;
-  eps?: number;
+}
+
+/** A batch as the data loader hands it over; the native side views the arrays without a copy. */
+export interface RawBatch {
+  images: Float32Array;
+  /** [B, C, H, W] */
+  shape: number[];
+  /** Hard labels [B]. */
+  labels?: Int32Array;
+  /** Soft targets [B, classes] (mixup, cutmix, smoothing); used instead of the labels when present. */
+  targets?: Float32Array;
 }
 
 /** total = (1−α)·base + α·kd + β·(sample + patch + rand); sample/patch/rand carry their w_* weights. */
@@ -146,14 +156,16 @@ export interface RawStepTerms extends LossTerms {
 }
 
 export interface RawTrainer {
-  step(images: Float32Array, shape: number[], labels: Int32Array | null, targets: Float32Array | null, lr: number, step: number): Promise<RawStepTerms>;
-  computeTerms(images: Float32Array, shape: number[], labels: Int32Array | null, targets: Float32Array | null, lr: number, step: number): Promise<RawStepTerms>;
+  /** One optimizer step at learning rate `lr`; `step` is the global step (it keys the step's randomness). */
+  step(batch: RawBatch, lr: number, step: number): Promise<RawStepTerms>;
+  /** The loss terms of a training-mode forward, without a backward pass or an update. */
+  lossTerms(batch: RawBatch, step: number): Promise<RawStepTerms>;
   optimizerState(): { steps: number; entries: RawWeight[] };
   loadOptimizerState(entries: RawWeight[], steps: number): void;
   noDecayNames(): string[];
   resetEma(): void;
   /** Broadcasts rank 0's student (and EMA) weights, then every step averages its gradients over the group. */
-  attachProcessGroup(group: RawProcessGroup, options: { globalSampleManifold: boolean; bucketMb?: number }): Promise<void>;
+  attachProcessGroup(group: RawProcessGroup, options: { globalSampleManifold: boolean; bucketMb: number }): Promise<void>;
 }
 
 export interface RawProcessGroupOptions {
@@ -164,7 +176,7 @@ export interface RawProcessGroupOptions {
   /** Bounds the rendezvous and every collective. */
   timeoutMs: number;
   /** 'cuda' uses NCCL (a CUDA libtorch with NCCL), otherwise Gloo. */
-  device?: 'cpu' | 'cuda';
+  device: 'cpu' | 'cuda';
 }
 
 /** A c10d process group: TCPStore rendezvous (rank 0 hosts it) and Gloo (CPU) or NCCL (CUDA). */
@@ -208,7 +220,7 @@ export interface MdistillAddon {
   /** Owns the optimizer and EMA; runs distillation steps on a student, an optional teacher and an optional EMA model. */
   Trainer: new (student: RawModel, teacher: RawModel | null, ema: RawModel | null, options: RawTrainerOptions) => RawTrainer;
   /** Eval-mode forward: top-1/top-5 hits and the summed cross-entropy of one batch. */
-  evaluateBatch(model: RawModel, images: Float32Array, shape: number[], labels: Int32Array): Promise<RawEvalCounts>;
+  evaluateBatch(model: RawModel, batch: RawBatch & { labels: Int32Array }): Promise<RawEvalCounts>;
   ProcessGroup: new (options: RawProcessGroupOptions) => RawProcessGroup;
 }
 

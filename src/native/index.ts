@@ -1,7 +1,7 @@
 // The public face of the native addon. Everything outside src/native/ goes through these wrappers.
 import { availableParallelism } from 'node:os';
 import type {
-  GemmBenchmarkResult, MatmulProbeResult, MdistillAddon, NativeErrorCode, RawManifoldLossArgs, RawManifoldLossResult, RawModel, RawModelConfig,
+  GemmBenchmarkResult, MatmulProbeResult, MdistillAddon, RawBatch, NativeErrorCode, RawManifoldLossArgs, RawManifoldLossResult, RawModel, RawModelConfig,
   RawRuntimeInfo, RawTrainer, RawTrainerOptions, RawEvalCounts, RawProcessGroup, RawProcessGroupOptions,
 } from './addonTypes.js';
 import { defaultAddonCandidates, loadAddonFrom } from './loader.js';
@@ -10,7 +10,7 @@ import { detectLoadedBlas, type BlasInfo } from './blas.js';
 export type {
   FeatureArray, GemmBenchmarkResult, MatmulProbeResult, NativeErrorCode, RawManifoldLossArgs, RawManifoldLossResult,
 } from './addonTypes.js';
-export type { RawTrainer, RawTrainerOptions, RawStepTerms, RawEvalCounts } from './addonTypes.js';
+export type { RawBatch, RawTrainer, RawTrainerOptions, RawStepTerms, RawEvalCounts } from './addonTypes.js';
 export type { RawProcessGroup, RawProcessGroupOptions } from './addonTypes.js';
 export type { RawModel, RawModelConfig, RawForwardOptions, RawForwardResult, RawBlockOutput, RawParameterShape, RawWeight } from './addonTypes.js';
 export { AddonLoadError, classifyLoadFailure, loadAddonFrom, defaultAddonCandidates, type LoadAttempt } from './loader.js';
@@ -93,8 +93,8 @@ export function createRawTrainer(student: RawModel, teacher: RawModel | null, em
   return new (addon().Trainer)(student, teacher, ema, options);
 }
 
-export function evaluateBatch(model: RawModel, images: Float32Array, shape: number[], labels: Int32Array): Promise<RawEvalCounts> {
-  return addon().evaluateBatch(model, images, shape, labels);
+export function evaluateBatch(model: RawModel, batch: RawBatch & { labels: Int32Array }): Promise<RawEvalCounts> {
+  return addon().evaluateBatch(model, batch);
 }
 
 /** A c10d process group, not yet connected (call connect()). */

@@ -1,5 +1,5 @@
 // The TypeScript face of the native Trainer (native/napi/trainer_wrap.cc) and of evaluateBatch.
-import { createRawTrainer, evaluateBatch as rawEvaluateBatch, type RawStepTerms, type RawTrainerOptions } from '../native/index.js';
+import { createRawTrainer, evaluateBatch as rawEvaluateBatch, type RawBatch, type RawStepTerms, type RawTrainerOptions } from '../native/index.js';
 import type { NativeModel } from '../model/nativeModel.js';
 import type { RawProcessGroup } from '../native/index.js';
 import type { TensorEntry } from '../io/safetensors.js';
@@ -7,13 +7,7 @@ import type { TensorEntry } from '../io/safetensors.js';
 export type StepTerms = RawStepTerms;
 export type TrainerOptions = RawTrainerOptions;
 
-export interface StepBatch {
-  images: Float32Array;
-  shape: number[];
-  /** Hard labels, or soft targets [B, classes] after mixup/cutmix/smoothing. */
-  labels?: Int32Array;
-  targets?: Float32Array;
-}
+export type StepBatch = RawBatch;
 
 export class NativeTrainer {
   private readonly raw;
@@ -24,12 +18,12 @@ export class NativeTrainer {
 
   /** One optimizer step at learning rate `lr`; `step` is the global step (it keys the step's randomness). */
   step(batch: StepBatch, lr: number, step: number): Promise<StepTerms> {
-    return this.raw.step(batch.images, batch.shape, batch.labels ?? null, batch.targets ?? null, lr, step);
+    return this.raw.step(batch, lr, step);
   }
 
-  /** The same terms as step() without a backward pass or an update. */
-  computeTerms(batch: StepBatch, step: number): Promise<StepTerms> {
-    return this.raw.computeTerms(batch.images, batch.shape, batch.labels ?? null, batch.targets ?? null, 0, step);
+  /** The loss terms of a training-mode forward, as step() computes them, without a backward pass or an update. */
+  lossTerms(batch: StepBatch, step: number): Promise<StepTerms> {
+    return this.raw.lossTerms(batch, step);
   }
 
   optimizerState(): { steps: number; tensors: Map<string, TensorEntry> } {
@@ -54,7 +48,7 @@ export class NativeTrainer {
   }
 
   /** Data parallel: broadcasts rank 0's weights, then every step averages its gradients over `group`. */
-  attachProcessGroup(group: RawProcessGroup, options: { globalSampleManifold: boolean; bucketMb?: number }): Promise<void> {
+  attachProcessGroup(group: RawProcessGroup, options: { globalSampleManifold: boolean; bucketMb: number }): Promise<void> {
     return this.raw.attachProcessGroup(group, options);
   }
 }
@@ -66,6 +60,6 @@ export interface EvalTotals {
   lossSum: number;
 }
 
-export function evaluateBatch(model: NativeModel, images: Float32Array, shape: number[], labels: Int32Array): Promise<EvalTotals> {
-  return rawEvaluateBatch(model.raw, images, shape, labels);
+export function evaluateBatch(model: NativeModel, batch: StepBatch & { labels: Int32Array }): Promise<EvalTotals> {
+  return rawEvaluateBatch(model.raw, batch);
 }

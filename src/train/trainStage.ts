@@ -54,7 +54,7 @@ export async function evaluateModel(model: NativeModel, val: EvalBatchSource, di
   let correct1 = 0, correct5 = 0, count = 0, lossSum = 0;
   for await (const batch of val.batches()) {
     try {
-      const r = await evaluateBatch(model, batch.images, batch.shape, batch.labels);
+      const r = await evaluateBatch(model, batch);
       correct1 += r.correct1;
       correct5 += r.correct5;
       count += r.count;

@@ -5,7 +5,7 @@ import { freePort } from '../../src/dist/launchLocal.js';
 
 async function pair(timeoutMs = 10_000): Promise<RawProcessGroup[]> {
   const masterPort = await freePort();
-  const groups = [0, 1].map((rank) => createRawProcessGroup({ rank, worldSize: 2, masterAddr: '127.0.0.1', masterPort, timeoutMs }));
+  const groups = [0, 1].map((rank) => createRawProcessGroup({ rank, worldSize: 2, masterAddr: '127.0.0.1', masterPort, timeoutMs, device: 'cpu' }));
   await Promise.all(groups.map((g) => g.connect()));
   return groups;
 }
@@ -31,9 +31,9 @@ describe('ProcessGroup (Gloo, loopback)', () => {
   });
 
   test('bad options and unconnected use are reported', () => {
-    expect(() => createRawProcessGroup({ rank: 2, worldSize: 2, masterAddr: '127.0.0.1', masterPort: 1, timeoutMs: 10 })).toThrow(/rank 2 is outside 0..1/);
-    expect(() => createRawProcessGroup({ rank: 0, worldSize: 2, masterAddr: '127.0.0.1', masterPort: 70000, timeoutMs: 10 })).toThrow(/not a TCP port/);
-    const g = createRawProcessGroup({ rank: 0, worldSize: 2, masterAddr: '127.0.0.1', masterPort: 29500, timeoutMs: 10 });
+    expect(() => createRawProcessGroup({ rank: 2, worldSize: 2, masterAddr: '127.0.0.1', masterPort: 1, timeoutMs: 10, device: 'cpu' })).toThrow(/rank 2 is outside 0..1/);
+    expect(() => createRawProcessGroup({ rank: 0, worldSize: 2, masterAddr: '127.0.0.1', masterPort: 70000, timeoutMs: 10, device: 'cpu' })).toThrow(/not a TCP port/);
+    const g = createRawProcessGroup({ rank: 0, worldSize: 2, masterAddr: '127.0.0.1', masterPort: 29500, timeoutMs: 10, device: 'cpu' });
     expect(() => g.allReduce(new Float64Array(1))).toThrow(/not connected/);
     expect(() => g.allReduce([1] as unknown as Float64Array)).toThrow(/Float64Array/);
   });

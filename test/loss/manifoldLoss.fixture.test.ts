@@ -24,7 +24,7 @@ describe('manifold loss vs the official code (float64 fixture)', async () => {
   const scalar = (name: string) => (get(name).data as Float64Array)[0];
   const options = {
     wSample: Number(file.metadata.w_sample), wPatch: Number(file.metadata.w_patch), wRand: Number(file.metadata.w_rand),
-    beta: 1, k: Number(file.metadata.K), perms,
+    k: Number(file.metadata.K), perms,
   };
 
   for (const impl of ['fused', 'naive'] as const) {

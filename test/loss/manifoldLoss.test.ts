@@ -33,7 +33,7 @@ describe('fused manifold loss equals the naive reference (float32, 1e-5 relative
   for (const c of cases) {
     it(c.name, async () => {
       const pairs = c.pairs.map(([s, t], i) => pair(s, t, 7 + i, Float32Array));
-      const r = await fusedVsNaive(pairs, { wSample: 0.1, wPatch: 4, wRand: 0.2, beta: 1.5, seed: 3, ...c.options }, 1e-5);
+      const r = await fusedVsNaive(pairs, { wSample: 0.1, wPatch: 4, wRand: 0.2, seed: 3, ...c.options }, 1e-5);
     if (c.pairs[0][0][0] === 1) expect(Math.abs(r.sample)).toBeLessThan(1e-6 * r.total);
       const [b, n] = [c.pairs[0][1][0], c.pairs[0][1][1]];
       const rows = c.options.maxPatchNum ? b * Math.min(n, c.options.maxPatchNum) : b * n;
@@ -87,7 +87,7 @@ describe('fused manifold loss gradient (float64 central differences)', () => {
   }
 
   it('plain pair with an extra token', async () => {
-    const g = await gradcheck([2, 5, 3], [2, 4, 4], { k: 5, seed: 2, wSample: 0.7, wPatch: 1.3, wRand: 0.9, beta: 1.1 });
+    const g = await gradcheck([2, 5, 3], [2, 4, 4], { k: 5, seed: 2, wSample: 0.7, wPatch: 1.3, wRand: 0.9 });
     expect(Math.abs(g[0]) + Math.abs(g[1]) + Math.abs(g[2])).toBe(0); // the dropped token gets no gradient
   });
 

@@ -16,7 +16,7 @@ describe('distillation step: the official weighting', () => {
   it('computes base CE and soft KD on the logits exactly', async () => {
     const student = tinyModel({}, 1), teacher = tinyModel({ embedDim: 48, depth: 3 }, 2);
     const trainer = new NativeTrainer(student, teacher, null, trainerOptions());
-    const terms = await trainer.computeTerms(batch, 0);
+    const terms = await trainer.lossTerms(batch, 0);
     const s = await student.forward(batch.images, batch.shape, { train: true });
     const t = await teacher.forward(batch.images, batch.shape);
     expectWithinBound(terms.base, crossEntropyRef(s.logits, CLASSES, batch.labels));
@@ -26,7 +26,7 @@ describe('distillation step: the official weighting', () => {
   it('combines the terms as (1-α)·base + α·kd + β·(w_s·sample + w_p·patch + w_r·rand)', async () => {
     const student = tinyModel({}, 1), teacher = tinyModel({ embedDim: 48, depth: 3 }, 2);
     const unit = async (w: { wSample: number; wPatch: number; wRand: number }) =>
-      new NativeTrainer(student, teacher, null, trainerOptions({ ...w, alpha: 0, beta: 1 })).computeTerms(batch, 7);
+      new NativeTrainer(student, teacher, null, trainerOptions({ ...w, alpha: 0, beta: 1 })).lossTerms(batch, 7);
     const sample = (await unit({ wSample: 1, wPatch: 0, wRand: 0 })).sample;
     const patch = (await unit({ wSample: 0, wPatch: 1, wRand: 0 })).patch;
     const rand = (await unit({ wSample: 0, wPatch: 0, wRand: 1 })).rand;
@@ -38,7 +38,7 @@ describe('distillation step: the official weighting', () => {
       { alpha: 0.9, beta: 2.5, wSample: 0.3, wPatch: 1, wRand: 0 },
       { alpha: 0, beta: 0.5, wSample: 0, wPatch: 8, wRand: 0.7 },
     ]) {
-      const t = await new NativeTrainer(student, teacher, null, trainerOptions(o)).computeTerms(batch, 7);
+      const t = await new NativeTrainer(student, teacher, null, trainerOptions(o)).lossTerms(batch, 7);
       expect(rel(t.sample, o.wSample * sample)).toBeLessThan(1e-5);
       expect(rel(t.patch, o.wPatch * patch)).toBeLessThan(1e-5);
       expect(rel(t.rand, o.wRand * rand)).toBeLessThan(1e-5);
@@ -60,13 +60,13 @@ describe('distillation step: the official weighting', () => {
     const teacher = tinyModel({ embedDim: 48, depth: 3 }, 2);
     const t = await teacher.forward(batch.images, batch.shape);
     const distilled = tinyModel({ distilled: true }, 4);
-    const terms = await new NativeTrainer(distilled, teacher, null, trainerOptions({ kd: 'hard' })).computeTerms(batch, 0);
+    const terms = await new NativeTrainer(distilled, teacher, null, trainerOptions({ kd: 'hard' })).lossTerms(batch, 0);
     const s = await distilled.forward(batch.images, batch.shape, { train: true });
     expect(s.logitsDist).toBeDefined();
     expectWithinBound(terms.kd, hardKdRef(s.logitsDist!, t.logits, CLASSES));
     expectWithinBound(terms.base, crossEntropyRef(s.logits, CLASSES, batch.labels));
     const plain = tinyModel({}, 4);
-    const plainTerms = await new NativeTrainer(plain, teacher, null, trainerOptions({ kd: 'hard' })).computeTerms(batch, 0);
+    const plainTerms = await new NativeTrainer(plain, teacher, null, trainerOptions({ kd: 'hard' })).lossTerms(batch, 0);
     const p = await plain.forward(batch.images, batch.shape, { train: true });
     expectWithinBound(plainTerms.kd, hardKdRef(p.logits, t.logits, CLASSES));
   });
@@ -75,10 +75,10 @@ describe('distillation step: the official weighting', () => {
     const student = tinyModel({}, 1);
     const trainer = new NativeTrainer(student, null, null, trainerOptions({ kd: 'none' }));
     const targets = new Float32Array(4 * CLASSES).fill(1 / CLASSES);
-    const t = await trainer.computeTerms({ images: batch.images, shape: batch.shape, targets }, 0);
+    const t = await trainer.lossTerms({ images: batch.images, shape: batch.shape, targets }, 0);
     const s = await student.forward(batch.images, batch.shape, { train: true });
     expectWithinBound(t.base, crossEntropyRef(s.logits, CLASSES, targets));
-    await expect(async () => trainer.computeTerms({ images: batch.images, shape: batch.shape, targets: new Float32Array(3) }, 0))
+    await expect(async () => trainer.lossTerms({ images: batch.images, shape: batch.shape, targets: new Float32Array(3) }, 0))
       .rejects.toMatchObject({ code: 'MDISTILL_SHAPE_MISMATCH' });
   });
 });
@@ -116,9 +116,9 @@ describe('optimizer, EMA and failures', () => {
   it('lowers the loss over a few dozen steps', async () => {
     const student = tinyModel({}, 1), teacher = tinyModel({ embedDim: 48, depth: 3 }, 2);
     const trainer = new NativeTrainer(student, teacher, null, trainerOptions());
-    const first = (await trainer.computeTerms(batch, 0)).total;
+    const first = (await trainer.lossTerms(batch, 0)).total;
     for (let i = 0; i < 30; i++) await trainer.step(batch, 3e-3, i);
-    const last = (await trainer.computeTerms(batch, 0)).total;
+    const last = (await trainer.lossTerms(batch, 0)).total;
     expect(last).toBeLessThan(0.7 * first);
   });
 
@@ -132,6 +132,13 @@ describe('optimizer, EMA and failures', () => {
     expect(err).toMatchObject({ code: 'MDISTILL_NONFINITE_LOSS' });
     expect((err as Error).message).toMatch(/step 42: total=nan base=nan kd=0 sample=0 patch=0 rand=0/);
     expect(student.getWeights().map((w) => Array.from(w.data))).toEqual(before.map((w) => Array.from(w.data)));
+  });
+
+  it('requires every option: a missing one is named, not defaulted', () => {
+    const student = tinyModel({}, 1);
+    const { emaDecay: _, ...missing } = trainerOptions({ kd: 'none' });
+    expect(() => new NativeTrainer(student, null, null, missing as ReturnType<typeof trainerOptions>))
+      .toThrow(/trainer options: emaDecay is required \(a number\)/);
   });
 
   it('round-trips the optimizer state and continues identically', async () => {
@@ -152,8 +159,8 @@ describe('bf16 autocast', () => {
   it('runs a distillation step under --amp with finite terms close to fp32', async () => {
     const batch = randomBatch(4, 13);
     const student = tinyModel({}, 1), teacher = tinyModel({ embedDim: 48, depth: 3 }, 2);
-    const fp32 = await new NativeTrainer(student, teacher, null, trainerOptions()).computeTerms(batch, 0);
-    const bf16 = await new NativeTrainer(student, teacher, null, trainerOptions({ amp: true })).computeTerms(batch, 0);
+    const fp32 = await new NativeTrainer(student, teacher, null, trainerOptions()).lossTerms(batch, 0);
+    const bf16 = await new NativeTrainer(student, teacher, null, trainerOptions({ amp: true })).lossTerms(batch, 0);
     expect(Number.isFinite(bf16.total)).toBe(true);
     expect(rel(bf16.base, fp32.base)).toBeLessThan(0.05);
     expect(bf16.total).not.toBe(fp32.total);
