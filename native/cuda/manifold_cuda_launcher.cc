@@ -4,8 +4,8 @@
 #include <c10/cuda/CUDAStream.h>
 #include <c10/cuda/CUDAGuard.h>
 
+#include "core/error.h"
 #include "cuda/manifold_cuda.h"
-#include "napi/errors.h"
 
 namespace mdistill::loss {
 

@@ -4,7 +4,7 @@
 #include <torch/csrc/autograd/utils/lambda_post_hook.h>
 #include <torch/csrc/autograd/variable.h>
 
-#include "napi/errors.h"
+#include "core/error.h"
 
 namespace mdistill::dist {
 

@@ -19,7 +19,7 @@
 #include <cstdlib>
 #include <sstream>
 
-#include "napi/errors.h"
+#include "core/error.h"
 
 namespace mdistill::dist {
 

@@ -3,10 +3,10 @@
 #include <torch/csrc/autograd/custom_function.h>
 #include <torch/csrc/autograd/grad_mode.h>
 
+#include "core/error.h"
 #include "loss/manifold_cpu_kernel.h"
 #include "loss/manifold_loss_naive.h"
 #include "loss/token_merge.h"
-#include "napi/errors.h"
 #ifdef MDISTILL_WITH_CUDA
 #include "cuda/manifold_cuda_launcher.h"
 #endif

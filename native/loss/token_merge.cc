@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "napi/errors.h"
+#include "core/error.h"
 
 namespace mdistill::loss {
 

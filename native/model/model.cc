@@ -2,9 +2,9 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 
+#include "core/error.h"
 #include "model/cait.h"
 #include "model/vision_transformer.h"
-#include "napi/errors.h"
 
 namespace mdistill::model {
 

@@ -3,7 +3,7 @@
 #include <cmath>
 #include <string>
 
-#include "napi/errors.h"
+#include "core/error.h"
 
 namespace mdistill::model {
 

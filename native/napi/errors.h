@@ -1,35 +1,14 @@
-// Error mapping at the N-API boundary: every native failure reaches JS as an Error with a stable `code`.
+// Error mapping at the N-API boundary: every native failure reaches JS as an Error with a stable `code`. The codes
+// and the core's Error type live in core/error.h; this file only turns exceptions into JS errors.
 #pragma once
 #include <napi.h>
 
 #include <exception>
-#include <stdexcept>
 #include <string>
 
+#include "core/error.h"
+
 namespace mdistill {
-
-// Stable codes that JS callers may switch on.
-namespace codes {
-inline constexpr const char* kShapeMismatch = "MDISTILL_SHAPE_MISMATCH";
-inline constexpr const char* kBadArgument = "MDISTILL_BAD_ARGUMENT";
-inline constexpr const char* kBadWeights = "MDISTILL_BAD_WEIGHTS";
-inline constexpr const char* kNonFiniteLoss = "MDISTILL_NONFINITE_LOSS";
-inline constexpr const char* kOutOfMemory = "MDISTILL_OUT_OF_MEMORY";
-inline constexpr const char* kTorch = "MDISTILL_TORCH_ERROR";
-inline constexpr const char* kInternal = "MDISTILL_INTERNAL";
-// A collective failed: a peer crashed, lost its connection or did not answer within --dist-timeout.
-inline constexpr const char* kDistributed = "MDISTILL_DIST_FAILURE";
-}  // namespace codes
-
-// Thrown by our own checks; carries its code across threads to the JS side.
-class Error : public std::runtime_error {
- public:
-  Error(const char* code, const std::string& message) : std::runtime_error(message), code_(code) {}
-  const char* code() const { return code_; }
-
- private:
-  const char* code_;
-};
 
 // A failure captured on a worker thread, turned into a JS Error later on the main thread.
 struct CapturedError {

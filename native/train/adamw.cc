@@ -5,7 +5,7 @@
 #include <cmath>
 #include <unordered_map>
 
-#include "napi/errors.h"
+#include "core/error.h"
 
 namespace mdistill::train {
 

@@ -1,6 +1,6 @@
 #include "train/logit_losses.h"
 
-#include "napi/errors.h"
+#include "core/error.h"
 
 namespace mdistill::train {
 

@@ -1,6 +1,6 @@
 #include "train/model_ema.h"
 
-#include "napi/errors.h"
+#include "core/error.h"
 
 namespace mdistill::train {
 
