@@ -1,7 +1,7 @@
 // Module registration, after the process-wide allocator tuning.
 #include <napi.h>
 
-#include "napi/malloc_tuning.h"
+#include "core/malloc_tuning.h"
 #include "napi/modules.h"
 
 namespace {

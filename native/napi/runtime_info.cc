@@ -13,8 +13,8 @@
 #include <ATen/cuda/CUDAContext.h>
 #endif
 
+#include "core/malloc_tuning.h"
 #include "napi/errors.h"
-#include "napi/malloc_tuning.h"
 #include "napi/modules.h"
 
 #ifndef MDISTILL_BUILD_SYSTEM

@@ -10,11 +10,11 @@
 #include <mutex>
 #include <sstream>
 
+#include "core/error.h"
+#include "core/malloc_tuning.h"
 #include "dist/gradient_sync.h"
 #include "dist/process_group.h"
 #include "loss/manifold_loss.h"
-#include "napi/errors.h"
-#include "train/memory_reuse.h"
 
 namespace mdistill::train {
 
@@ -96,7 +96,7 @@ DistillStep::DistillStep(std::shared_ptr<model::Model> student, std::shared_ptr<
                          std::shared_ptr<model::Model> ema, DistillOptions options, AdamWOptions adamw)
     : student_(std::move(student)), teacher_(std::move(teacher)), ema_(std::move(ema)), options_(std::move(options)),
       optimizer_(student_->NamedParameters(), adamw) {
-  KeepFreedMemoryForReuse();
+  TuneMalloc();  // for hosts without the addon (which tunes at load); the same idempotent call
   if (options_.sIds.size() != options_.tIds.size()) {
     throw Error(codes::kBadArgument, "s-id and t-id must have the same length");
   }

@@ -1,4 +1,4 @@
-#include "napi/malloc_tuning.h"
+#include "core/malloc_tuning.h"
 
 #include <climits>
 #include <cstdlib>
@@ -32,7 +32,7 @@ std::string Apply() {
 }  // namespace
 
 const std::string& TuneMalloc() {
-  static const std::string state = Apply();
+  static const std::string state = Apply();  // a function-local static: initialised once, thread-safe
   return state;
 }
 
