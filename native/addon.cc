@@ -8,11 +8,9 @@ namespace {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   mdistill::TuneMalloc();
   mdistill::RegisterRuntimeInfo(env, exports);
-  mdistill::RegisterMatmulProbe(env, exports);
-  mdistill::RegisterGemmBenchmark(env, exports);
+  mdistill::RegisterDiagnostics(env, exports);
   mdistill::RegisterModel(env, exports);
   mdistill::RegisterPosEmbedResample(env, exports);
-  mdistill::RegisterBatchedMatmulCheck(env, exports);
   mdistill::RegisterManifoldLoss(env, exports);
   mdistill::RegisterTrainer(env, exports);
   mdistill::RegisterEvaluateBatch(env, exports);

@@ -4,11 +4,9 @@
 
 namespace mdistill {
 void RegisterRuntimeInfo(Napi::Env env, Napi::Object exports);
-void RegisterMatmulProbe(Napi::Env env, Napi::Object exports);
-void RegisterGemmBenchmark(Napi::Env env, Napi::Object exports);
+void RegisterDiagnostics(Napi::Env env, Napi::Object exports);  // matmulProbe, gemmBenchmark, batchedMatmulCheck
 void RegisterModel(Napi::Env env, Napi::Object exports);
 void RegisterPosEmbedResample(Napi::Env env, Napi::Object exports);
-void RegisterBatchedMatmulCheck(Napi::Env env, Napi::Object exports);
 void RegisterManifoldLoss(Napi::Env env, Napi::Object exports);
 void RegisterTrainer(Napi::Env env, Napi::Object exports);
 void RegisterEvaluateBatch(Napi::Env env, Napi::Object exports);

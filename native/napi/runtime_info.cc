@@ -5,15 +5,12 @@
 #include <torch/csrc/api/include/torch/version.h>
 #include <napi.h>
 
-#include <mutex>
-#include <set>
-#include <thread>
-
 #ifdef MDISTILL_WITH_CUDA
 #include <ATen/cuda/CUDAContext.h>
 #endif
 
 #include "core/malloc_tuning.h"
+#include "diagnostics/diagnostics.h"
 #include "napi/errors.h"
 #include "napi/modules.h"
 
@@ -27,18 +24,6 @@
 namespace mdistill {
 
 namespace {
-
-// How many threads an at::parallel_for in the addon's own code really uses. With libtorch's OpenMP backend the
-// loop is compiled into the addon, so this is 1 when the addon was built without OpenMP.
-int ParallelForThreads() {
-  std::mutex mutex;
-  std::set<std::thread::id> seen;
-  at::parallel_for(0, 64 * at::get_num_threads(), 1, [&](int64_t, int64_t) {
-    std::lock_guard<std::mutex> lock(mutex);
-    seen.insert(std::this_thread::get_id());
-  });
-  return static_cast<int>(seen.size());
-}
 
 Napi::Value RuntimeInfo(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -67,7 +52,7 @@ Napi::Value RuntimeInfo(const Napi::CallbackInfo& info) {
     }
     out.Set("cudaDevices", devices);
     out.Set("threads", Napi::Number::New(env, at::get_num_threads()));
-    out.Set("parallelForThreads", Napi::Number::New(env, ParallelForThreads()));
+    out.Set("parallelForThreads", Napi::Number::New(env, diagnostics::ParallelForThreads()));
     out.Set("interopThreads", Napi::Number::New(env, at::get_num_interop_threads()));
     out.Set("parallelInfo", at::get_parallel_info());
     out.Set("mallocTuning", TuneMalloc());
