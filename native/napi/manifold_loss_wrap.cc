@@ -1,13 +1,12 @@
 // manifoldLoss(args): the manifold distillation loss over layer pairs of student/teacher token features held in
 // typed arrays, with optional student gradients. Used by tests, benchmarks and the TS face src/loss/manifoldLoss.ts.
+// The computation is loss/standalone_manifold_loss.h; this file reads the arguments and converts the results.
 #include <ATen/ATen.h>
-#include <ATen/CPUGeneratorImpl.h>
-#include <torch/csrc/autograd/autograd.h>
 #include <napi.h>
 
-#include <cmath>
+#include <cstring>
 
-#include "loss/manifold_loss.h"
+#include "loss/standalone_manifold_loss.h"
 #include "napi/errors.h"
 #include "napi/modules.h"
 #include "napi/options_reader.h"
@@ -18,23 +17,12 @@ namespace mdistill {
 
 namespace {
 
-using loss::ManifoldImpl;
-using loss::ManifoldLoss;
-using loss::ManifoldLossWithPerms;
-using loss::ManifoldOptions;
-using loss::ManifoldTerms;
+using loss::StandaloneManifoldRequest;
+using loss::StandaloneManifoldResult;
 
-struct LossResult {
-  double sample = 0, patch = 0, rand = 0, total = 0;
-  std::vector<at::Tensor> perms;
-  std::vector<at::Tensor> grads;
-  std::vector<double> gradNormSq;
-  bool doublePrecision = false;
-};
-
-std::vector<at::Tensor> Features(const Napi::Object& args, const char* arrays, const char* shapes,
+std::vector<at::Tensor> Features(const OptionsReader& o, const char* arrays, const char* shapes,
                                  std::vector<Napi::Value>& keepAlive) {
-  Napi::Value a = args.Get(arrays), s = args.Get(shapes);
+  Napi::Value a = o.Value(arrays), s = o.Value(shapes);
   if (!a.IsArray() || !s.IsArray()) {
     throw Error(codes::kBadArgument, std::string("manifoldLoss: '") + arrays + "' and '" + shapes + "' must be arrays");
   }
@@ -76,83 +64,57 @@ std::vector<at::Tensor> Perms(const Napi::Value& value) {
   return out;
 }
 
+// The gradient of upstream[0]*sample + upstream[1]*patch + upstream[2]*rand; absent: of their sum.
+std::array<double, 3> Upstream(const OptionsReader& o) {
+  std::array<double, 3> upstream{1, 1, 1};
+  if (!o.Has("upstream")) return upstream;
+  Napi::Value u = o.Value("upstream");
+  if (!u.IsArray() || u.As<Napi::Array>().Length() != 3) {
+    throw Error(codes::kBadArgument, "manifoldLoss: 'upstream' must be an array of 3 numbers (sample, patch, rand)");
+  }
+  for (uint32_t i = 0; i < 3; ++i) {
+    Napi::Value x = u.As<Napi::Array>().Get(i);
+    if (!x.IsNumber()) throw Error(codes::kBadArgument, "manifoldLoss: 'upstream' must hold numbers");
+    upstream[i] = x.As<Napi::Number>().DoubleValue();
+  }
+  return upstream;
+}
+
 Napi::Value ManifoldLossJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return Guarded(env, [&]() -> Napi::Value {
     if (info.Length() < 1 || !info[0].IsObject()) throw Error(codes::kBadArgument, "manifoldLoss(args) takes one options object");
-    auto args = info[0].As<Napi::Object>();
-    std::vector<Napi::Value> keepAlive;
-    std::vector<at::Tensor> student = Features(args, "student", "studentShapes", keepAlive);
-    std::vector<at::Tensor> teacher = Features(args, "teacher", "teacherShapes", keepAlive);
     OptionsReader o(info[0], "manifoldLoss");
-    ManifoldOptions opts;
-    opts.wSample = o.Number("wSample");
-    opts.wPatch = o.Number("wPatch");
-    opts.wRand = o.Number("wRand");
-    opts.k = o.Integer("k");
-    opts.maxPatchNum = o.Integer("maxPatchNum");
-    opts.impl = o.String("impl", {"fused", "naive"}) == "naive" ? ManifoldImpl::kNaive : ManifoldImpl::kFused;
-    const std::string dtype = o.Has("dtype") ? o.String("dtype", {"float32", "float64", "bfloat16"}) : "";
+    std::vector<Napi::Value> keepAlive;
+    std::vector<at::Tensor> student = Features(o, "student", "studentShapes", keepAlive);
+    std::vector<at::Tensor> teacher = Features(o, "teacher", "teacherShapes", keepAlive);
+    StandaloneManifoldRequest request;
+    request.options.wSample = o.Number("wSample");
+    request.options.wPatch = o.Number("wPatch");
+    request.options.wRand = o.Number("wRand");
+    request.options.k = o.Integer("k");
+    request.options.maxPatchNum = o.Integer("maxPatchNum");
+    request.options.impl = o.String("impl", {"fused", "naive"}) == "naive" ? loss::ManifoldImpl::kNaive : loss::ManifoldImpl::kFused;
+    if (o.Has("dtype")) {
+      const std::string dtype = o.String("dtype", {"float32", "float64", "bfloat16"});
+      request.dtype = dtype == "float64" ? at::kDouble : dtype == "bfloat16" ? at::kBFloat16 : at::kFloat;
+    }
     const std::string device = o.String("device", {"cpu", "cuda"});
     if (device == "cuda" && !at::hasCUDA()) throw Error(codes::kBadArgument, "manifoldLoss: device 'cuda' requested but libtorch sees no CUDA device");
-    const bool backward = o.Bool("backward") || o.Bool("returnGrad");
-    const bool returnGrad = o.Bool("returnGrad");
-    const bool hasPerms = o.Has("perms");
-    std::vector<at::Tensor> perms = hasPerms ? Perms(o.Value("perms")) : std::vector<at::Tensor>{};
-    const int64_t seedValue = o.Integer("seed");
-    if (seedValue < 0) throw Error(codes::kBadArgument, "manifoldLoss: 'seed' must be a non-negative integer");
-    const auto seed = static_cast<uint64_t>(seedValue);
-    // Backward of upstream[0]*sample + upstream[1]*patch + upstream[2]*rand (default: of their sum).
-    std::vector<double> upstream{1, 1, 1};
-    if (args.Has("upstream") && !args.Get("upstream").IsUndefined()) {
-      Napi::Value u = args.Get("upstream");
-      if (!u.IsArray() || u.As<Napi::Array>().Length() != 3) {
-        throw Error(codes::kBadArgument, "manifoldLoss: 'upstream' must be an array of 3 numbers (sample, patch, rand)");
-      }
-      for (uint32_t i = 0; i < 3; ++i) {
-        Napi::Value x = u.As<Napi::Array>().Get(i);
-        if (!x.IsNumber()) throw Error(codes::kBadArgument, "manifoldLoss: 'upstream' must hold numbers");
-        upstream[i] = x.As<Napi::Number>().DoubleValue();
-      }
-    }
+    request.device = device == "cuda" ? at::Device(at::kCUDA) : at::Device(at::kCPU);
+    request.backward = o.Bool("backward");
+    request.returnGrad = o.Bool("returnGrad");
+    if (o.Has("perms")) request.perms = Perms(o.Value("perms"));
+    const int64_t seed = o.Integer("seed");
+    if (seed < 0) throw Error(codes::kBadArgument, "manifoldLoss: 'seed' must be a non-negative integer");
+    request.seed = static_cast<uint64_t>(seed);
+    request.upstream = Upstream(o);
+    // Gradients come back in the features' own precision: Float64Array for float64 features left unconverted.
+    const bool float64Out = !student.empty() && student[0].scalar_type() == at::kDouble && !request.dtype;
 
-    return PromiseWorker<LossResult>::Start(
-        env,
-        [=]() mutable {
-          LossResult r;
-          r.doublePrecision = !student.empty() && student[0].scalar_type() == at::kDouble && dtype.empty();
-          const at::Device dev = device == "cuda" ? at::Device(at::kCUDA) : at::Device(at::kCPU);
-          auto convert = [&](at::Tensor x) {
-            if (!dtype.empty()) x = x.to(dtype == "float64" ? at::kDouble : dtype == "bfloat16" ? at::kBFloat16 : at::kFloat);
-            return x.to(dev);
-          };
-          for (auto& s : student) {
-            s = convert(s);
-            if (backward) s = s.detach().requires_grad_(true);
-          }
-          for (auto& t : teacher) t = convert(t);
-          ManifoldTerms terms = hasPerms ? ManifoldLossWithPerms(student, teacher, opts, perms)
-                                         : ManifoldLoss(student, teacher, opts, at::make_generator<at::CPUGeneratorImpl>(seed));
-          r.sample = terms.sample.item<double>();
-          r.patch = terms.patch.item<double>();
-          r.rand = terms.rand.item<double>();
-          r.total = terms.total.item<double>();
-          r.perms = terms.perms;
-          if (backward) {
-            at::Tensor objective = upstream[0] == 1 && upstream[1] == 1 && upstream[2] == 1
-                                       ? terms.total
-                                       : terms.sample * upstream[0] + terms.patch * upstream[1] + terms.rand * upstream[2];
-            auto grads = torch::autograd::grad({objective}, student, {}, false, false, /*allow_unused=*/true);
-            for (size_t i = 0; i < grads.size(); ++i) {
-              at::Tensor g = grads[i].defined() ? grads[i] : at::zeros_like(student[i]);
-              const double norm = g.norm().item<double>();  // a reduction: no gradient-sized temporary
-              r.gradNormSq.push_back(norm * norm);
-              if (returnGrad) r.grads.push_back(g.to(at::kCPU));
-            }
-          }
-          return r;
-        },
-        [](Napi::Env env, LossResult& r) -> Napi::Value {
+    return PromiseWorker<StandaloneManifoldResult>::Start(
+        env, [student, teacher, request]() { return loss::StandaloneManifoldLoss(student, teacher, request); },
+        [float64Out](Napi::Env env, StandaloneManifoldResult& r) -> Napi::Value {
           auto out = Napi::Object::New(env);
           out.Set("sample", Napi::Number::New(env, r.sample));
           out.Set("patch", Napi::Number::New(env, r.patch));
@@ -174,8 +136,8 @@ Napi::Value ManifoldLossJs(const Napi::CallbackInfo& info) {
           if (!r.grads.empty()) {
             auto grads = Napi::Array::New(env, r.grads.size());
             for (size_t i = 0; i < r.grads.size(); ++i) {
-              grads.Set(static_cast<uint32_t>(i), r.doublePrecision ? Napi::Value(ToFloat64Array(env, r.grads[i]))
-                                                                    : Napi::Value(ToFloat32Array(env, r.grads[i])));
+              grads.Set(static_cast<uint32_t>(i), float64Out ? Napi::Value(ToFloat64Array(env, r.grads[i]))
+                                                             : Napi::Value(ToFloat32Array(env, r.grads[i])));
             }
             out.Set("gradStudent", grads);
           }

@@ -1,12 +1,11 @@
 #include "napi/model_wrap.h"
 
 #include <c10/core/InferenceMode.h>
-#include <torch/csrc/autograd/autograd.h>
 #include <torch/csrc/autograd/grad_mode.h>
 
-#include <cstring>
 #include <unordered_map>
 
+#include "model/parameter_gradients.h"
 #include "napi/errors.h"
 #include "napi/modules.h"
 #include "napi/options_reader.h"
@@ -24,6 +23,15 @@ std::string Dims(at::IntArrayRef shape) {
   std::string s = "[";
   for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
   return s + "]";
+}
+
+// Checked before the input array is viewed, so the error names the method and the model's expected shape.
+void CheckInputShape(const std::vector<int64_t>& shape, const model::ModelConfig& c, const char* method) {
+  if (shape.size() != 4 || shape[1] != c.inChans || shape[2] != c.imgSize || shape[3] != c.imgSize || shape[0] < 1) {
+    throw Error(codes::kShapeMismatch, std::string(method) + ": input shape " + Dims(shape) + " does not match the model's [B, " +
+                                           std::to_string(c.inChans) + ", " + std::to_string(c.imgSize) + ", " +
+                                           std::to_string(c.imgSize) + "]");
+  }
 }
 
 model::ModelConfig ConfigFromJs(const OptionsReader& o) {
@@ -98,11 +106,7 @@ Napi::Value ModelWrap::Forward(const Napi::CallbackInfo& info) {
   return Guarded(env, [&]() -> Napi::Value {
     if (info.Length() < 2) throw Error(codes::kBadArgument, "forward(input, shape, options?) takes at least 2 arguments");
     const auto shape = ShapeFromJs(info[1], "shape");
-    const auto& c = model_->config();
-    if (shape.size() != 4 || shape[1] != c.inChans || shape[2] != c.imgSize || shape[3] != c.imgSize || shape[0] < 1) {
-      throw Error(codes::kShapeMismatch, "forward: input shape " + Dims(shape) + " does not match the model's [B, " + std::to_string(c.inChans) + ", " +
-                                             std::to_string(c.imgSize) + ", " + std::to_string(c.imgSize) + "]");
-    }
+    CheckInputShape(shape, model_->config(), "forward");
     at::Tensor input = ViewFloat32(info[0], shape, "input");
     std::vector<int64_t> keep;
     bool train = false;
@@ -212,13 +216,9 @@ Napi::Value ModelWrap::ParameterGradients(const Napi::CallbackInfo& info) {
   return Guarded(env, [&]() -> Napi::Value {
     if (info.Length() < 3) throw Error(codes::kBadArgument, "parameterGradients(input, shape, gradLogits) takes 3 arguments");
     const auto shape = ShapeFromJs(info[1], "shape");
-    const auto& c = model_->config();
-    if (shape.size() != 4 || shape[1] != c.inChans || shape[2] != c.imgSize || shape[3] != c.imgSize || shape[0] < 1) {
-      throw Error(codes::kShapeMismatch, "parameterGradients: input shape " + Dims(shape) + " does not match the model's [B, " + std::to_string(c.inChans) +
-                                             ", " + std::to_string(c.imgSize) + ", " + std::to_string(c.imgSize) + "]");
-    }
+    CheckInputShape(shape, model_->config(), "parameterGradients");
     at::Tensor input = ViewFloat32(info[0], shape, "input");
-    at::Tensor gradLogits = ViewFloat32(info[2], {shape[0], c.numClasses}, "gradLogits");
+    at::Tensor gradLogits = ViewFloat32(info[2], {shape[0], model_->config().numClasses}, "gradLogits");
     auto model = model_;
     auto mutex = mutex_;
     using Grads = std::vector<std::pair<std::string, at::Tensor>>;
@@ -226,17 +226,7 @@ Napi::Value ModelWrap::ParameterGradients(const Napi::CallbackInfo& info) {
         env,
         [model, mutex, input, gradLogits]() {
           std::lock_guard<std::mutex> lock(*mutex);
-          at::AutoGradMode enable(true);
-          const auto params = model->NamedParameters();
-          std::vector<at::Tensor> tensors;
-          for (const auto& p : params) tensors.push_back(p.second);
-          at::Tensor logits = model->Forward(input.to(model->device()), {}, /*train=*/false).logits;
-          auto grads = torch::autograd::grad({logits}, tensors, {gradLogits}, /*retain_graph=*/false, /*create_graph=*/false, /*allow_unused=*/true);
-          Grads out;
-          for (size_t i = 0; i < params.size(); ++i) {
-            out.emplace_back(params[i].first, grads[i].defined() ? grads[i] : at::zeros_like(tensors[i]));
-          }
-          return out;
+          return model::ParameterGradients(*model, input, gradLogits);
         },
         [](Napi::Env env, Grads& grads) -> Napi::Value { return NamedTensorsToJs(env, grads); },
         {info[0], info[2]});

@@ -1,7 +1,5 @@
-// evaluateBatch(model, batch): eval-mode forward under inference mode, returning top-1/top-5 hit
-// counts and the summed cross-entropy, so JS accumulates exact totals over a whole validation set.
-#include <ATen/ATen.h>
-#include <c10/core/InferenceMode.h>
+// evaluateBatch(model, batch): top-1/top-5 hit counts and the summed cross-entropy of one validation batch
+// (train/evaluate.h), so JS accumulates exact totals over a whole validation set.
 #include <napi.h>
 
 #include <mutex>
@@ -11,16 +9,11 @@
 #include "napi/model_wrap.h"
 #include "napi/modules.h"
 #include "napi/promise_worker.h"
-#include "napi/tensor_bridge.h"
+#include "train/evaluate.h"
 
 namespace mdistill {
 
 namespace {
-
-struct EvalCounts {
-  int64_t correct1 = 0, correct5 = 0, count = 0;
-  double lossSum = 0;
-};
 
 Napi::Value EvaluateBatch(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -32,25 +25,13 @@ Napi::Value EvaluateBatch(const Napi::CallbackInfo& info) {
     at::Tensor images = batch.images, labels = batch.labels;
     auto model = wrap->model();
     auto mutex = wrap->mutex();
-    return PromiseWorker<EvalCounts>::Start(
+    return PromiseWorker<train::EvalCounts>::Start(
         env,
         [model, mutex, images, labels]() {
           std::lock_guard<std::mutex> lock(*mutex);
-          c10::InferenceMode inference;
-          model->eval();
-          at::Tensor logits = model->Forward(images.to(model->device()), {}, false).logits.to(at::kFloat);
-          at::Tensor target = labels.to(logits.device(), at::kLong);
-          EvalCounts c;
-          c.count = logits.size(0);
-          c.lossSum = at::nll_loss(at::log_softmax(logits, 1), target, {}, at::Reduction::Sum).item<double>();
-          const int64_t k = std::min<int64_t>(5, logits.size(1));
-          at::Tensor top = std::get<1>(logits.topk(k, 1));
-          at::Tensor hits = top.eq(target.unsqueeze(1));
-          c.correct1 = hits.select(1, 0).sum().item<int64_t>();
-          c.correct5 = hits.any(1).sum().item<int64_t>();
-          return c;
+          return train::EvaluateBatch(*model, images, labels);
         },
-        [](Napi::Env env, EvalCounts& c) -> Napi::Value {
+        [](Napi::Env env, train::EvalCounts& c) -> Napi::Value {
           auto out = Napi::Object::New(env);
           out.Set("correct1", Napi::Number::New(env, static_cast<double>(c.correct1)));
           out.Set("correct5", Napi::Number::New(env, static_cast<double>(c.correct5)));
