@@ -1,11 +1,11 @@
-// Precompiled header for every native TU (CMake build). Keep it to the heavy, stable headers.
+// Precompiled header of the core (CMake build), reused by the addon and the core's test program. Keep it to the
+// heavy, stable torch headers; no napi.h, so the core stays free of Node.
 #pragma once
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <c10/util/Exception.h>
 #include <torch/csrc/autograd/custom_function.h>
 #include <torch/csrc/autograd/grad_mode.h>
-#include <napi.h>
 #include <functional>
 #include <memory>
 #include <string>

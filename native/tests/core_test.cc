@@ -1,0 +1,291 @@
+// The native core without Node (it links mdistill_core only): a model forward against timm's outputs on a shared
+// fixture, the fused manifold loss against its naive reference, and one training step with the malloc tuning the
+// step applies. Prints one line per check, "ok <check>: <figures>" or "FAIL <check>: <why>", and exits 1 on any
+// failure. Usage: mdistill_core_test <fixtures dir> (the repository's ../shared/fixtures).
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+#include <c10/core/InferenceMode.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <string>
+#include <vector>
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
+#include "core/error.h"
+#include "core/malloc_tuning.h"
+#include "loss/standalone_manifold_loss.h"
+#include "model/model.h"
+#include "tests/json_value.h"
+#include "tests/safetensors_file.h"
+#include "train/distill_step.h"
+
+namespace {
+
+using namespace mdistill;
+
+int failures = 0;
+
+void Report(bool ok, const std::string& check, const std::string& detail) {
+  std::printf("%s %s: %s\n", ok ? "ok" : "FAIL", check.c_str(), detail.c_str());
+  std::fflush(stdout);
+  if (!ok) ++failures;
+}
+
+std::string Num(double v) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.3g", v);
+  return buffer;
+}
+
+// max |a - b| relative to max |b|, as test/loss/lossTestUtils.ts's maxRelDiff.
+double MaxRelDiff(const at::Tensor& a, const at::Tensor& b) {
+  const double diff = (a - b).abs().max().item<double>();
+  const double scale = b.abs().max().item<double>();
+  return scale == 0 ? diff : diff / scale;
+}
+
+// ---- (a) a ViT forward against timm (test/model/parity.test.ts does the same through the addon).
+
+model::ModelConfig ConfigFromTimm(const tests::SafetensorsFile& weights, const std::string& file) {
+  if (weights.metadata.count("timm_class") == 0 || weights.metadata.at("timm_class") != "VisionTransformer") {
+    throw std::runtime_error(file + ": metadata timm_class must be VisionTransformer for this check");
+  }
+  const tests::JsonValue kwargs = tests::ParseJson(weights.metadata.at("kwargs"));
+  model::ModelConfig c;
+  c.arch = model::Arch::kVit;
+  c.imgSize = static_cast<int64_t>(kwargs.At("img_size").number);
+  c.patchSize = static_cast<int64_t>(kwargs.At("patch_size").number);
+  c.inChans = static_cast<int64_t>(kwargs.At("in_chans").number);
+  c.numClasses = static_cast<int64_t>(kwargs.At("num_classes").number);
+  c.embedDim = static_cast<int64_t>(kwargs.At("embed_dim").number);
+  c.depth = static_cast<int64_t>(kwargs.At("depth").number);
+  c.numHeads = static_cast<int64_t>(kwargs.At("num_heads").number);
+  c.mlpRatio = kwargs.At("mlp_ratio").number;
+  c.qkvBias = kwargs.At("qkv_bias").boolean;
+  c.distilled = false;
+  c.depthTokenOnly = 0;
+  c.initValues = 0;
+  c.dropPathRate = 0;
+  return c;
+}
+
+// Copies every fixture tensor into the parameter of the same (timm) name; both sets of names must agree exactly.
+void LoadWeights(model::Model& model, const tests::SafetensorsFile& weights, const std::string& file) {
+  const auto params = model.NamedParameters();
+  if (params.size() != weights.tensors.size()) {
+    throw std::runtime_error(file + " holds " + std::to_string(weights.tensors.size()) + " tensors but the model has " +
+                             std::to_string(params.size()) + " parameters");
+  }
+  at::NoGradGuard noGrad;
+  for (const auto& [name, param] : params) {
+    auto it = weights.tensors.find(name);
+    if (it == weights.tensors.end()) throw std::runtime_error(file + " has no tensor '" + name + "'");
+    if (it->second.sizes() != param.sizes()) throw std::runtime_error(file + ": '" + name + "' has another shape than the model's");
+    param.copy_(it->second);
+  }
+}
+
+void CheckModelForward(const std::string& fixtures, const std::string& name) {
+  constexpr double kTolerance = 1e-4;  // fp32 against timm, as test/model/parity.test.ts
+  const std::string modelFile = fixtures + "/" + name + ".model.safetensors";
+  const tests::SafetensorsFile weights = tests::ReadSafetensors(modelFile);
+  const tests::SafetensorsFile io = tests::ReadSafetensors(fixtures + "/" + name + ".io.safetensors");
+  const model::ModelConfig config = ConfigFromTimm(weights, modelFile);
+  std::shared_ptr<model::Model> net = model::CreateModel(config, 0);
+  LoadWeights(*net, weights, modelFile);
+  std::vector<int64_t> blocks;
+  for (int64_t i = 0; i < config.depth; ++i) blocks.push_back(i);
+  c10::InferenceMode inference;
+  net->eval();
+  const model::ForwardOutput out = net->Forward(io.tensors.at("input"), blocks, false);
+  const at::Tensor& logits = io.tensors.at("logits");
+  const bool shapeOk = out.logits.sizes() == logits.sizes();
+  const double diff = shapeOk ? (out.logits - logits).abs().max().item<double>() : INFINITY;
+  Report(shapeOk && diff < kTolerance, "model forward " + name + " logits",
+         "max |diff| " + Num(diff) + " against timm (tolerance " + Num(kTolerance) + ")");
+  for (size_t i = 0; i < blocks.size(); ++i) {
+    const at::Tensor& want = io.tensors.at("block." + std::to_string(blocks[i]));
+    const bool ok = out.blocks[i].sizes() == want.sizes();
+    const double d = ok ? (out.blocks[i] - want).abs().max().item<double>() : INFINITY;
+    Report(ok && d < kTolerance, "model forward " + name + " block." + std::to_string(blocks[i]),
+           "max |diff| " + Num(d) + " against timm (tolerance " + Num(kTolerance) + ")");
+  }
+}
+
+// ---- (b) the fused manifold loss against the naive one, float64, values and student gradients.
+
+struct ManifoldCase {
+  std::string name;
+  std::vector<std::pair<std::vector<int64_t>, std::vector<int64_t>>> pairs;  // (student, teacher) shapes
+  int64_t k;
+  int64_t maxPatchNum;
+};
+
+void CheckFusedAgainstNaive(const ManifoldCase& c, uint64_t seed) {
+  constexpr double kTolerance = 1e-10;
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+  std::vector<at::Tensor> student, teacher;
+  for (const auto& [s, t] : c.pairs) {
+    student.push_back(at::randn(s, gen, at::TensorOptions().dtype(at::kDouble)));
+    teacher.push_back(at::randn(t, gen, at::TensorOptions().dtype(at::kDouble)));
+  }
+  loss::StandaloneManifoldRequest request;
+  request.options.wSample = 0.1;
+  request.options.wPatch = 4;
+  request.options.wRand = 0.2;
+  request.options.k = c.k;
+  request.options.maxPatchNum = c.maxPatchNum;
+  request.seed = seed;
+  request.returnGrad = true;
+  request.options.impl = loss::ManifoldImpl::kFused;
+  const loss::StandaloneManifoldResult fused = loss::StandaloneManifoldLoss(student, teacher, request);
+  request.options.impl = loss::ManifoldImpl::kNaive;
+  const loss::StandaloneManifoldResult naive = loss::StandaloneManifoldLoss(student, teacher, request);
+  // Relative to the term, or to the total for a term that is ~0 by construction (as test/loss/manifoldLoss.test.ts).
+  double worstValue = 0;
+  const std::pair<double, double> terms[] = {{fused.sample, naive.sample}, {fused.patch, naive.patch},
+                                             {fused.rand, naive.rand}, {fused.total, naive.total}};
+  for (const auto& [f, n] : terms) {
+    worstValue = std::max(worstValue, std::abs(f - n) / std::max(std::abs(n), std::abs(naive.total) * 1e-3));
+  }
+  bool samePerms = fused.perms.size() == naive.perms.size();
+  for (size_t i = 0; samePerms && i < fused.perms.size(); ++i) samePerms = fused.perms[i].equal(naive.perms[i]);
+  double worstGrad = 0;
+  bool gradShapes = fused.grads.size() == student.size() && naive.grads.size() == student.size();
+  for (size_t i = 0; gradShapes && i < student.size(); ++i) {
+    gradShapes = fused.grads[i].sizes() == student[i].sizes() && naive.grads[i].sizes() == student[i].sizes();
+    if (gradShapes) worstGrad = std::max(worstGrad, MaxRelDiff(fused.grads[i], naive.grads[i]));
+  }
+  const bool ok = samePerms && gradShapes && naive.total > 0 && worstValue < kTolerance && worstGrad < kTolerance;
+  Report(ok, "manifold fused = naive (float64) " + c.name,
+         "total " + Num(fused.total) + ", worst rel diff: values " + Num(worstValue) + ", student grads " +
+             Num(worstGrad) + " (tolerance " + Num(kTolerance) + ")" + (samePerms ? "" : "; the rows differ") +
+             (gradShapes ? "" : "; gradient shapes differ"));
+}
+
+// ---- (c) one distillation step, then what glibc's malloc does with a large block.
+
+model::ModelConfig TinyVit(int64_t dim) {
+  model::ModelConfig c;
+  c.arch = model::Arch::kVit;
+  c.imgSize = 8;
+  c.patchSize = 4;
+  c.inChans = 1;
+  c.numClasses = 3;
+  c.embedDim = dim;
+  c.depth = 2;
+  c.numHeads = 2;
+  c.mlpRatio = 2;
+  c.qkvBias = true;
+  c.distilled = false;
+  c.depthTokenOnly = 0;
+  c.initValues = 0;
+  c.dropPathRate = 0;
+  return c;
+}
+
+void CheckDistillStep() {
+  train::DistillOptions d;
+  d.kd = train::KdType::kSoft;
+  d.alpha = 0.5;
+  d.beta = 2;
+  d.tau = 1;
+  d.wSample = 0.1;
+  d.wPatch = 4;
+  d.wRand = 0.2;
+  d.k = 8;
+  d.maxPatchNum = 0;
+  d.fusedManifold = true;
+  d.sIds = {1};
+  d.tIds = {1};
+  d.clipGrad = 0;
+  d.emaDecay = 0.99;
+  d.amp = false;
+  d.seed = 1;
+  train::AdamWOptions a;
+  a.weightDecay = 0.05;
+  auto student = model::CreateModel(TinyVit(8), 1);
+  auto teacher = model::CreateModel(TinyVit(12), 2);
+  train::DistillStep step(student, teacher, nullptr, d, a);
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(3);
+  train::StepInput input;
+  input.images = at::randn({4, 1, 8, 8}, gen);
+  input.targets = at::tensor({0, 1, 2, 1}, at::TensorOptions().dtype(at::kLong));
+  input.lr = 1e-3;
+  input.step = 0;
+  const at::Tensor before = student->NamedParameters().front().second.detach().clone();
+  const train::StepTerms t = step.Run(input);
+  const double moved = (student->NamedParameters().front().second.detach() - before).abs().max().item<double>();
+  const double weighted = (1 - d.alpha) * t.base + d.alpha * t.kd + d.beta * (t.sample + t.patch + t.rand);
+  const double weightingError = std::abs(t.total - weighted) / std::abs(weighted);
+  const bool ok = std::isfinite(t.total) && t.sample > 0 && t.patch > 0 && t.rand > 0 && weightingError < 1e-6 && moved > 0;
+  Report(ok, "distill step",
+         "total " + Num(t.total) + " = (1-a)*base + a*kd + b*(sample + patch + rand) to " + Num(weightingError) +
+             " relative, first parameter moved by " + Num(moved));
+}
+
+// Whether a block of `bytes` is mmapped (glibc's default threshold) or taken from the heap (the tuned 32 MiB one).
+const char* WhereMallocPutsIt(size_t bytes) {
+#if defined(__GLIBC__) && __GLIBC_PREREQ(2, 33)
+  const size_t mappedBefore = mallinfo2().hblkhd;
+  void* volatile block = std::malloc(bytes);
+  const size_t mappedAfter = mallinfo2().hblkhd;
+  std::free(block);
+  return mappedAfter >= mappedBefore + bytes ? "mmapped" : "heap";
+#else
+  return "unknown (needs glibc >= 2.33)";
+#endif
+}
+
+// Run after the step, without calling TuneMalloc here: the step must apply the tuning or leave malloc alone, as the
+// environment says, and report what is in effect.
+void CheckMallocTuningAfterStep() {
+  constexpr size_t kBlock = 30u << 20;  // under the tuned 32 MiB threshold, far over glibc's 128 KiB default
+  const std::string& state = TuneMalloc();
+  const std::string where = WhereMallocPutsIt(kBlock);
+  const bool applied = state.rfind("applied: ", 0) == 0;
+  const bool ok = where == (applied ? "heap" : "mmapped");
+  Report(ok, "malloc tuning after a step", state + "; a 30 MiB block is " + where);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: %s <fixtures dir>\n", argv[0]);
+    return 2;
+  }
+  const std::string fixtures = argv[1];
+  auto guarded = [](const char* check, auto&& body) {
+    try {
+      body();
+    } catch (const mdistill::Error& e) {
+      Report(false, check, std::string(e.code()) + ": " + e.what());
+    } catch (const c10::Error& e) {
+      Report(false, check, e.what_without_backtrace());
+    } catch (const std::exception& e) {
+      Report(false, check, e.what());
+    }
+  };
+  guarded("model forward vit_tiny_gray28", [&] { CheckModelForward(fixtures, "vit_tiny_gray28"); });
+  const std::vector<ManifoldCase> cases = {
+      {"two pairs, one extra student token", {{{3, 8, 5}, {3, 7, 11}}, {{3, 8, 5}, {3, 7, 6}}}, 10, 0},
+      {"K >= B*N clamped", {{{2, 5, 3}, {2, 5, 3}}}, 100, 0},
+      {"merge 8x8 (+cls) with 4x4, max_patch_num 16", {{{2, 65, 4}, {2, 16, 6}}}, 8, 16},
+      {"merge 14x14 (+cls) with 7x7, max_patch_num 49", {{{2, 197, 8}, {2, 49, 12}}}, 20, 49},
+  };
+  for (size_t i = 0; i < cases.size(); ++i) {
+    guarded(("manifold fused = naive (float64) " + cases[i].name).c_str(), [&] { CheckFusedAgainstNaive(cases[i], 11 + i); });
+  }
+  guarded("distill step", CheckDistillStep);
+  guarded("malloc tuning after a step", CheckMallocTuningAfterStep);
+  std::printf("%s: %d check(s) failed\n", failures == 0 ? "passed" : "FAILED", failures);
+  return failures == 0 ? 0 : 1;
+}
