@@ -158,8 +158,8 @@ size_t ManifoldCudaWorkspaceBytes(int64_t batch, int64_t tokens, size_t elementS
 }
 
 template <typename T>
-cudaError_t ManifoldPairCuda(const PairView<T>& v, const TermFactors& scales, void* workspace, double* hostSums,
-                             cudaStream_t stream) {
+cudaError_t LaunchManifoldPairKernels(const PairView<T>& v, const TermFactors& scales, void* workspace,
+                                      double* hostSums, cudaStream_t stream) {
   const int64_t rowsTotal = v.batch * v.tokens;
   auto* sums = static_cast<double*>(workspace);
   T* invS = reinterpret_cast<T*>(static_cast<char*>(workspace) + AlignUp(3 * sizeof(double)));
@@ -188,7 +188,7 @@ cudaError_t ManifoldPairCuda(const PairView<T>& v, const TermFactors& scales, vo
   return cudaStreamSynchronize(stream);
 }
 
-template cudaError_t ManifoldPairCuda<float>(const PairView<float>&, const TermFactors&, void*, double*, cudaStream_t);
-template cudaError_t ManifoldPairCuda<double>(const PairView<double>&, const TermFactors&, void*, double*, cudaStream_t);
+template cudaError_t LaunchManifoldPairKernels<float>(const PairView<float>&, const TermFactors&, void*, double*, cudaStream_t);
+template cudaError_t LaunchManifoldPairKernels<double>(const PairView<double>&, const TermFactors&, void*, double*, cudaStream_t);
 
 }  // namespace mdistill::cuda

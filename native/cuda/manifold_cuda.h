@@ -29,13 +29,14 @@ struct TermFactors {
   double sample = 0, patch = 0, rand = 0;
 };
 
-// Bytes of device scratch ManifoldPairCuda needs (row norms and the three sums).
+// Bytes of device scratch LaunchManifoldPairKernels needs (row norms and the three sums).
 size_t ManifoldCudaWorkspaceBytes(int64_t batch, int64_t tokens, size_t elementSize);
 
-// Sums of squared relation differences (sample, patch, rand) into hostSums[3]; the gradient when view.grad is set.
-// Runs on `stream` and synchronises it before returning the sums.
+// Launches the kernels of one pair on `stream`: sums of squared relation differences (sample, patch, rand) into
+// hostSums[3], and the gradient when view.grad is set. Synchronises the stream before returning the sums. The
+// tensor-level entry point over it is loss::ManifoldPairCuda (manifold_cuda_launcher.h).
 template <typename T>
-cudaError_t ManifoldPairCuda(const PairView<T>& view, const TermFactors& gradScales, void* workspace,
-                             double* hostSums, cudaStream_t stream);
+cudaError_t LaunchManifoldPairKernels(const PairView<T>& view, const TermFactors& gradScales, void* workspace,
+                                      double* hostSums, cudaStream_t stream);
 
 }  // namespace mdistill::cuda

@@ -35,7 +35,7 @@ PairSums Launch(const at::Tensor& s, const at::Tensor& t, const at::Tensor& perm
   const size_t bytes = cuda::ManifoldCudaWorkspaceBytes(v.batch, v.tokens, sizeof(T));
   at::Tensor workspace = at::empty({static_cast<int64_t>(bytes)}, s.options().dtype(at::kByte));
   double sums[3];
-  const cudaError_t err = cuda::ManifoldPairCuda<T>(v, cuda::TermFactors{scales.sample, scales.patch, scales.rand},
+  const cudaError_t err = cuda::LaunchManifoldPairKernels<T>(v, cuda::TermFactors{scales.sample, scales.patch, scales.rand},
                                                     workspace.data_ptr(), sums, c10::cuda::getCurrentCUDAStream().stream());
   if (err != cudaSuccess) {
     throw Error(codes::kInternal, std::string("manifold loss CUDA kernel failed: ") + cudaGetErrorString(err));

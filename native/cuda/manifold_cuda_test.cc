@@ -14,7 +14,7 @@
 namespace {
 
 using mdistill::cuda::ManifoldCudaWorkspaceBytes;
-using mdistill::cuda::ManifoldPairCuda;
+using mdistill::cuda::LaunchManifoldPairKernels;
 using mdistill::cuda::PairView;
 using mdistill::cuda::TermFactors;
 
@@ -172,7 +172,7 @@ std::pair<double, double> CompareOnDevice(const Case& c) {
   v.gBatchStride = S * sh.ds;
   v.gRowStride = sh.ds;
   double got[3];
-  CUDA_OK(ManifoldPairCuda<T>(v, f, ws, got, nullptr));
+  CUDA_OK(LaunchManifoldPairKernels<T>(v, f, ws, got, nullptr));
   std::vector<T> hg(hs.size());
   CUDA_OK(cudaMemcpy(hg.data(), dg, hg.size() * sizeof(T), cudaMemcpyDeviceToHost));
   for (void* p : {static_cast<void*>(ds_), static_cast<void*>(dt_), static_cast<void*>(dg), static_cast<void*>(dp), ws}) cudaFree(p);
