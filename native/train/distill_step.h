@@ -66,6 +66,7 @@ struct StepTerms {
 
 class DistillStep {
  public:
+  // Applies the process-wide malloc tuning (core/malloc_tuning.h) unless the environment opts out; idempotent.
   DistillStep(std::shared_ptr<model::Model> student, std::shared_ptr<model::Model> teacher,
               std::shared_ptr<model::Model> ema, DistillOptions options, AdamWOptions adamw);
 
