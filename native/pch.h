@@ -1,5 +1,5 @@
 // Precompiled header of the core (CMake build), reused by the addon and the core's test program. Keep it to the
-// heavy, stable torch headers; no napi.h, so the core stays free of Node.
+// heavy, stable torch headers, and no Node header: the core builds without Node.
 #pragma once
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>

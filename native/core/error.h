@@ -1,5 +1,5 @@
-// The core's error type: every failure the core detects itself is an Error with a stable code. The N-API layer
-// (napi/errors.h) hands the code on to JS as Error.code; another host reads it from Error::code().
+// The core's error type: every failure the core detects itself is an Error with a stable code. The Node addon
+// hands the code on to JS as Error.code; another host reads it from Error::code().
 #pragma once
 #include <stdexcept>
 #include <string>
