@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { manifoldLoss } from '../../src/loss/manifoldLoss.js';
 import { runtimeInfo } from '../../src/native/index.js';
-import { packageRoot } from '../../src/native/loader.js';
+import { packageRoot } from '../../src/io/packageRoot.js';
 import { maxRelDiff, pair, relDiff } from './lossTestUtils.js';
 
 const nvcc = ['nvcc', '/usr/local/cuda/bin/nvcc'].find((bin) => spawnSync(bin, ['--version']).status === 0);
