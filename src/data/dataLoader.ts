@@ -2,6 +2,7 @@
 // workers: 0) fill ahead of the consumer. A batch's images are a Float32Array view of its slot, handed to native
 // without a copy; the consumer calls release() when the native step is done, and only then is the slot refilled.
 import os from 'node:os';
+import type { Batch } from './batch.js';
 import { type BadSample, type ChunkTask, fillChunk } from './batchFiller.js';
 import { DatasetError, type ImageDataset } from './dataset.js';
 import { type MixupOptions, applyMix, mixDecision, mixTargets, mixupActive } from './mixup.js';
@@ -32,23 +33,6 @@ export interface DataLoaderOptions {
   maxBadFraction?: number;
   /** Called once per unreadable sample (default: a warning on stderr naming the file). */
   onBadSample?: (b: BadSample) => void;
-}
-
-export interface Batch {
-  epoch: number;
-  /** Batch index within the epoch. */
-  index: number;
-  /** [B, C, H, W]; B is smaller for the last batch of an eval epoch. */
-  shape: [number, number, number, number];
-  images: Float32Array;
-  /** The samples' own labels (before mixing). */
-  labels: Int32Array;
-  /** Soft targets [B, classes] when mixup, cutmix or label smoothing is on. */
-  targets?: Float32Array;
-  /** Where to resume after this batch: (epoch, samples of this rank's epoch consumed). */
-  next: { epoch: number; index: number };
-  /** Hands the slot back for refilling; the views above must not be used afterwards. */
-  release(): void;
 }
 
 interface Slot {

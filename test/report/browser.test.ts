@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
-import { writeReport } from '../../src/log/report.js';
+import { writeReport } from '../../src/report/report.js';
 import { makeSyntheticRun } from './syntheticRun.js';
 
 const CHROMIUM = process.env.MDISTILL_CHROMIUM ?? '/usr/bin/chromium';
