@@ -3,7 +3,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { resolveConfig } from '../config/resolveConfig.js';
 import { setThreads } from '../native/index.js';
-import { runAblation } from '../train/ablation.js';
+import { runAblation } from '../recipes/ablationRunner.js';
 import { addConfigFlags, configFromFlags } from './configFlags.js';
 
 export const DEFAULT_ABLATION_PRESET = 'quickstart';

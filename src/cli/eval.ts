@@ -6,7 +6,7 @@ import { loadStateDict } from '../model/loadWeights.js';
 import { defaultConfig } from '../config/resolveConfig.js';
 import { setThreads } from '../native/index.js';
 import { openEvalSource } from '../train/dataSources.js';
-import { evaluateModel } from '../train/trainStage.js';
+import { evaluateModel } from '../train/evaluate.js';
 import { addConfigFlags, configFromFlags } from './configFlags.js';
 
 export function registerEvalCommand(program: Command): void {

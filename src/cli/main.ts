@@ -8,7 +8,7 @@ import { registerReportCommand } from './report.js';
 import { registerTrainCommand } from './train.js';
 import { registerEvalCommand } from './eval.js';
 import { lastListFlagWins } from './configFlags.js';
-import { packageRoot } from '../native/loader.js';
+import { packageRoot } from '../io/packageRoot.js';
 import path from 'node:path';
 
 function version(): string {

@@ -1,6 +1,6 @@
 // `mdistill report <run-dir>`: writes the run's self-contained report.html.
 import type { Command } from 'commander';
-import { writeReport } from '../log/report.js';
+import { writeReport } from '../report/report.js';
 
 export { writeReport };
 

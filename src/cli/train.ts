@@ -5,7 +5,7 @@ import { Command } from 'commander';
 import { availableParallelism } from 'node:os';
 import { resolveConfig } from '../config/resolveConfig.js';
 import { setThreads } from '../native/index.js';
-import { runTrain } from '../train/runTrain.js';
+import { runTrain } from '../recipes/runTrain.js';
 import { addConfigFlags, configFromFlags } from './configFlags.js';
 import { distEnvFrom } from '../dist/distEnv.js';
 import { connectDist, SINGLE_PROCESS, type DistContext } from '../dist/distContext.js';
@@ -30,7 +30,7 @@ export function registerTrainCommand(program: Command): void {
     if (config.threads !== null) setThreads(config.threads);
     else if (env && !process.env.MDISTILL_THREADS) setThreads(Math.max(1, Math.floor(availableParallelism() / env.localWorldSize)));
     let dist: DistContext = SINGLE_PROCESS;
-    if (env) dist = await connectDist(env, { timeoutSeconds: config['dist-timeout'], device: config.device as 'cpu' | 'cuda' });
+    if (env) dist = await connectDist(env, { timeoutSeconds: config['dist-timeout'], device: config.device });
     try {
       const outcome = await runTrain(config, dist);
       process.exitCode = outcome.exitCode;

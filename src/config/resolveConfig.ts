@@ -6,7 +6,7 @@ import path from 'node:path';
 import YAML from 'yaml';
 import { didYouMean } from './didYouMean.js';
 import { SCHEMA, type ConfigKey, type Field, type TrainConfig } from './schema.js';
-import { packageRoot } from '../native/loader.js';
+import { packageRoot } from '../io/packageRoot.js';
 
 export class ConfigError extends Error {
   readonly code = 'MDISTILL_BAD_CONFIG';

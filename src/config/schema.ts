@@ -90,10 +90,12 @@ export const SCHEMA = {
 
 export type ConfigKey = keyof typeof SCHEMA;
 
+/** A field's resolved value: a string with `choices` is the union of its choices. */
 type ValueOf<F> = F extends { type: 'number' | 'integer' } ? (F extends { nullable: true } ? number | null : number)
   : F extends { type: 'boolean' } ? boolean
   : F extends { type: 'int-list' } ? number[]
   : F extends { type: 'json-object' } ? Record<string, unknown>
+  : F extends { choices: readonly (infer Choice)[] } ? Choice
   : F extends { nullable: true } ? string | null : string;
 
 /** A fully resolved run configuration, keyed by flag name. */

@@ -1,4 +1,6 @@
-// Builds the train and eval loaders of a run from its data settings (DeiT's flag names in comments).
+// Builds the train and eval loaders of a run from its data settings (the training flags' names in comments; the
+// defaults of the options that have a flag are the flag's, from src/config/schema.ts).
+import { SCHEMA } from '../config/schema.js';
 import { DataLoader, defaultWorkerCount } from './dataLoader.js';
 import { subsetDataset, type ImageDataset } from './dataset.js';
 import { DATASET_STATS, IMAGENET_MEAN, IMAGENET_STD, channelStats } from './normalize.js';
@@ -21,21 +23,21 @@ export interface DataConfig {
   mixup: number;
   /** --cutmix (0 = off; DeiT 1.0) */
   cutmix: number;
-  /** --mixup-prob (default 1) */
+  /** Probability of mixing a batch at all (timm's mixup_prob; no flag, default 1 as in DeiT). */
   mixupProb?: number;
-  /** --mixup-switch-prob (default 0.5) */
+  /** --mixup-switch-prob */
   mixupSwitchProb?: number;
   /** --smoothing (DeiT 0.1) */
   smoothing: number;
   /** --aa: timm RandAugment string, '' or 'none' for off (DeiT 'rand-m9-mstd0.5-inc1'). */
   aa: string;
-  /** --color-jitter, used only with --aa off (DeiT 0.3). */
+  /** --color-jitter, used only with --aa off. */
   colorJitter?: number;
   /** --reprob (DeiT 0.25) */
   reprob: number;
   /** --repeated-aug (DeiT: on, 3 repeats). */
   repeatedAug: boolean;
-  /** --eval-crop-ratio (default 0.875) */
+  /** The eval resize is inputSize / evalCropRatio before the center crop (no flag; default 0.875 as in DeiT). */
   evalCropRatio?: number;
   seed: number;
   rank?: number;
@@ -48,7 +50,7 @@ export interface DataConfig {
   nativeThreads?: number;
   /** Batches prepared ahead (default max(2, 2 × workers)). */
   prefetch?: number;
-  /** Abort when more than this fraction of samples fails to load (default 0.001). */
+  /** --max-bad-fraction: abort when more than this fraction of samples fails to load. */
   maxBadFraction?: number;
   /** Use only the first N samples of each split (0 or unset: all). */
   trainSubset?: number;
@@ -80,7 +82,7 @@ function transformsFor(ds: ImageDataset, c: DataConfig): { train: TransformSpec;
   }
   const common = { channels, mean: stats.mean, std: stats.std, evalCropRatio: c.evalCropRatio ?? 0.875 };
   return {
-    train: deitTrainSpec(c.inputSize, { ...common, autoAugment: aa, colorJitter: c.colorJitter ?? 0.3, reprob: c.reprob }),
+    train: deitTrainSpec(c.inputSize, { ...common, autoAugment: aa, colorJitter: c.colorJitter ?? SCHEMA['color-jitter'].default, reprob: c.reprob }),
     eval: deitEvalSpec(c.inputSize, common),
   };
 }
@@ -130,7 +132,7 @@ export async function createLoaders(c: DataConfig): Promise<Loaders> {
     ...loaderCommon(c), dataset: trainSet, transform: transforms.train, batchSize: c.batchSize, dropLast: true,
     sampler: { shuffle: true, repeats: c.repeatedAug ? 3 : 1, rank: c.rank ?? 0, worldSize: c.worldSize ?? 1, pad: true },
     targets: {
-      mixupAlpha: c.mixup, cutmixAlpha: c.cutmix, prob: c.mixupProb ?? 1, switchProb: c.mixupSwitchProb ?? 0.5,
+      mixupAlpha: c.mixup, cutmixAlpha: c.cutmix, prob: c.mixupProb ?? 1, switchProb: c.mixupSwitchProb ?? SCHEMA['mixup-switch-prob'].default,
       smoothing: c.smoothing, numClasses: trainSet.classes.length,
     },
   });

@@ -2,6 +2,8 @@
 // workers: 0) fill ahead of the consumer. A batch's images are a Float32Array view of its slot, handed to native
 // without a copy; the consumer calls release() when the native step is done, and only then is the slot refilled.
 import os from 'node:os';
+import { SCHEMA } from '../config/schema.js';
+import type { Batch } from './batch.js';
 import { type BadSample, type ChunkTask, fillChunk } from './batchFiller.js';
 import { DatasetError, type ImageDataset } from './dataset.js';
 import { type MixupOptions, applyMix, mixDecision, mixTargets, mixupActive } from './mixup.js';
@@ -28,27 +30,10 @@ export interface DataLoaderOptions {
   prefetch: number;
   /** Ring size (default prefetch + 2: the batch in the native step and the next one can be held). */
   slots?: number;
-  /** Abort when more than this fraction of the data set failed to load (default 0.001). */
+  /** Abort when more than this fraction of the data set failed to load (default: --max-bad-fraction's). */
   maxBadFraction?: number;
   /** Called once per unreadable sample (default: a warning on stderr naming the file). */
   onBadSample?: (b: BadSample) => void;
-}
-
-export interface Batch {
-  epoch: number;
-  /** Batch index within the epoch. */
-  index: number;
-  /** [B, C, H, W]; B is smaller for the last batch of an eval epoch. */
-  shape: [number, number, number, number];
-  images: Float32Array;
-  /** The samples' own labels (before mixing). */
-  labels: Int32Array;
-  /** Soft targets [B, classes] when mixup, cutmix or label smoothing is on. */
-  targets?: Float32Array;
-  /** Where to resume after this batch: (epoch, samples of this rank's epoch consumed). */
-  next: { epoch: number; index: number };
-  /** Hands the slot back for refilling; the views above must not be used afterwards. */
-  release(): void;
 }
 
 interface Slot {
@@ -90,7 +75,7 @@ export class DataLoader {
     if (this.batchesPerEpoch === 0) {
       throw new RangeError(`batch size ${o.batchSize} is larger than the ${this.samplesPerEpoch} samples this rank reads per epoch (drop-last)`);
     }
-    this.maxBadFraction = o.maxBadFraction ?? 0.001;
+    this.maxBadFraction = o.maxBadFraction ?? SCHEMA['max-bad-fraction'].default;
     this.local = new SampleTransform(o.dataset, o.transform, o.seed);
     const per = this.local.sampleSize;
     const withTargets = o.targets !== undefined && (mixupActive(o.targets) || o.targets.smoothing > 0);

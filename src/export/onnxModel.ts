@@ -1,7 +1,7 @@
 // Assembles a checked timm state dict into an ONNX model (opset 17, dynamic batch) and encodes it.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { packageRoot } from '../native/loader.js';
+import { packageRoot } from '../io/packageRoot.js';
 import type { ModelConfig } from '../model/modelConfig.js';
 import { caitGraph } from './caitGraph.js';
 import { OnnxGraphBuilder } from './onnxGraphBuilder.js';

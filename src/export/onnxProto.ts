@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import protobuf from 'protobufjs';
-import { packageRoot } from '../native/loader.js';
+import { packageRoot } from '../io/packageRoot.js';
 
 export const ONNX_PROTO_PATH = path.join(packageRoot, 'src', 'export', 'onnx.proto');
 

@@ -7,7 +7,8 @@ export interface LossTerms {
   base: number;
   /** The KD term, before the alpha weight (0 with distillation-type none). */
   kd: number;
-  /** The manifold terms with their w_* weights applied, before beta. */
+  /** The manifold terms with their w_* weights applied, before beta: the same meaning as ManifoldLossTerms's
+   *  sample/patch/rand (src/loss/manifoldLoss.ts). */
   sample: number;
   patch: number;
   rand: number;

@@ -1,8 +1,11 @@
 // The manifold distillation loss (fine-grained manifold distillation, NeurIPS 2022) over student/teacher layer
 // pairs, computed natively (native/loss/). The training step calls the C++ entry directly; this face serves tests,
-// benchmarks and tools that hold features in typed arrays.
+// benchmarks and tools that hold features in typed arrays. This module is the one place ManifoldLossOptions and
+// ManifoldLossTerms meet the wire (RawManifoldLossArgs, RawManifoldLossResult).
 import { SCHEMA } from '../config/schema.js';
-import { manifoldLossNative, type FeatureArray, type RawManifoldLossResult } from '../native/index.js';
+import {
+  manifoldLossNative, type FeatureArray, type Proof, type RawManifoldLossArgs, type RawManifoldLossResult, type SameFields,
+} from '../native/index.js';
 
 /** Token features of one layer: row-major [B, N, d]. */
 export interface LayerFeatures {
@@ -40,7 +43,8 @@ export interface ManifoldLossOptions {
 }
 
 export interface ManifoldLossTerms {
-  /** The terms, each carrying its w_* weight, averaged over the pairs (as LossTerms of a step: before β); total is their sum. */
+  /** The terms, each carrying its w_* weight, averaged over the pairs; total is their sum. The same meaning as
+   *  LossTerms.sample/patch/rand of a training step (src/log/records.ts): weighted by w_*, before β. */
   sample: number;
   patch: number;
   rand: number;
@@ -53,8 +57,13 @@ export interface ManifoldLossTerms {
   gradStudent?: FeatureArray[];
 }
 
+type PairArrays = 'student' | 'studentShapes' | 'teacher' | 'teacherShapes' | 'backward' | 'returnGrad';
+// The wire takes every option (grad as backward/returnGrad) and gives back exactly the documented terms.
+type _OptionsOnTheWire = Proof<SameFields<Required<Omit<ManifoldLossOptions, 'grad'>>, Required<Omit<RawManifoldLossArgs, PairArrays>>>>;
+type _TermsOnTheWire = Proof<SameFields<ManifoldLossTerms, RawManifoldLossResult>>;
+
 /** The defaults are the training flags' own (src/config/schema.ts). */
-const DEFAULTS = {
+const DEFAULTS: Omit<RawManifoldLossArgs, PairArrays | 'perms' | 'dtype' | 'upstream'> = {
   wSample: SCHEMA['w-sample'].default, wPatch: SCHEMA['w-patch'].default, wRand: SCHEMA['w-rand'].default, k: SCHEMA.K.default,
   maxPatchNum: SCHEMA['max-patch-num'].default, impl: SCHEMA['manifold-impl'].default, seed: SCHEMA.seed.default, device: SCHEMA.device.default,
 };
@@ -62,7 +71,7 @@ const DEFAULTS = {
 /** Always settles through the promise: argument errors reject too (with their MDISTILL_* code). */
 export async function manifoldLoss(pairs: LayerPair[], options: ManifoldLossOptions = {}): Promise<ManifoldLossTerms> {
   const { grad = 'none', ...rest } = options;
-  const result: RawManifoldLossResult = await manifoldLossNative({
+  return manifoldLossNative({
     ...DEFAULTS,
     ...rest,
     student: pairs.map((p) => p.student.data),
@@ -72,5 +81,4 @@ export async function manifoldLoss(pairs: LayerPair[], options: ManifoldLossOpti
     backward: grad !== 'none',
     returnGrad: grad === 'return',
   });
-  return result;
 }

@@ -3,7 +3,7 @@
 import { readSafetensors, toFloat32, writeSafetensors, type TensorEntry } from '../io/safetensors.js';
 import { resamplePosEmbed } from '../native/index.js';
 import { fromTimm, toTimm, type ModelConfig } from './modelConfig.js';
-import { WeightsError } from './weightsError.js';
+import { WeightsError, type LoadReport } from './weightsError.js';
 import { NativeModel, type NamedWeight, type NativeModelOptions } from './nativeModel.js';
 
 export interface LoadOptions {
@@ -13,22 +13,7 @@ export interface LoadOptions {
   source?: string;
 }
 
-export interface ShapeMismatch {
-  name: string;
-  checkpoint: number[];
-  model: number[];
-}
-
-export interface LoadReport {
-  loaded: string[];
-  missing: string[];
-  unexpected: string[];
-  mismatched: ShapeMismatch[];
-  /** pos_embed entries resampled to the model's grid. */
-  resized: { name: string; from: number[]; to: number[] }[];
-}
-
-export { WeightsError };
+export { WeightsError, type LoadReport, type ShapeMismatch } from './weightsError.js';
 
 const PREFIXES = ['module.', 'model.'];
 const dims = (shape: number[]): string => `[${shape.join(', ')}]`;

@@ -1,5 +1,10 @@
-// A native ViT/DeiT or CaiT built from a ModelConfig: the TypeScript face of native/napi/model_wrap.cc.
-import { createRawModel, type RawForwardOptions, type RawForwardResult, type RawModel, type RawParameterShape, type RawWeight } from '../native/index.js';
+// A native ViT/DeiT or CaiT built from a ModelConfig: the TypeScript face of native/napi/model_wrap.cc, and the
+// one place a ModelConfig and its construction options become the wire's RawModelConfig.
+import { SCHEMA } from '../config/schema.js';
+import {
+  createRawModel, type Proof, type RawForwardOptions, type RawForwardResult, type RawModel, type RawModelConfig, type RawParameterShape,
+  type RawWeight, type SameFields,
+} from '../native/index.js';
 import { validateModelConfig, type ModelConfig } from './modelConfig.js';
 
 export type ForwardOptions = RawForwardOptions;
@@ -16,13 +21,18 @@ export interface NativeModelOptions {
   device?: 'cpu' | 'cuda';
 }
 
+// The wire spells out every ModelConfig field, and the construction options beside them.
+type _ArchitectureOnTheWire = Proof<SameFields<ModelConfig, Omit<RawModelConfig, keyof NativeModelOptions>>>;
+type _OptionsOnTheWire = Proof<SameFields<Required<NativeModelOptions>, Pick<RawModelConfig, keyof NativeModelOptions>>>;
+
 export class NativeModel {
   /** The addon object; native code (the training step) takes it as an argument. */
   readonly raw: RawModel;
 
   constructor(readonly config: ModelConfig, options: NativeModelOptions = {}) {
     validateModelConfig(config);
-    const { dropPathRate = 0, seed = 0, device = 'cpu' } = options;
+    // No stochastic depth unless asked for: teachers, EMA copies and evaluated models run without it.
+    const { dropPathRate = 0, seed = SCHEMA.seed.default, device = SCHEMA.device.default } = options;
     if (!(dropPathRate >= 0 && dropPathRate < 1)) throw new Error(`dropPathRate must be in [0, 1), got ${dropPathRate}`);
     if (!Number.isSafeInteger(seed) || seed < 0) throw new Error(`seed must be a non-negative integer, got ${seed}`);
     this.raw = createRawModel({ ...config, dropPathRate, seed, device });

@@ -1,8 +1,8 @@
-// The raw shape of every export of the native addon (native/addon.cc). Only src/native/ may use it;
-// the rest of src/ imports the wrappers in src/native/index.ts, so tests can substitute a fake.
-import type { LossTerms } from '../log/records.js';
-import type { ManifoldLossOptions, ManifoldLossTerms } from '../loss/manifoldLoss.js';
-import type { ModelConfig } from '../model/modelConfig.js';
+// The raw shape of every export of the native addon (native/addon.cc): the wire between TypeScript and C++.
+// Only src/native/ may use it; the rest of src/ imports the wrappers in src/native/index.ts, so tests can
+// substitute a fake. It imports nothing else of src/: each domain face (model/nativeModel.ts,
+// loss/manifoldLoss.ts, train/nativeTrainer.ts) maps its documented types onto these, and proves at compile
+// time that the fields it shares with the wire are the same.
 
 export interface RawRuntimeInfo {
   libtorchVersion: string;
@@ -35,8 +35,25 @@ export interface GemmBenchmarkResult {
   gflops: number;
 }
 
-/** The ModelConfig of src/model/modelConfig.ts plus the native-only construction options; every field is required. */
-export interface RawModelConfig extends ModelConfig {
+/** Everything the native model is built from: the architecture (src/model/modelConfig.ts's ModelConfig, field
+ *  for field) plus the construction options. Every field is required. */
+export interface RawModelConfig {
+  arch: 'vit' | 'cait';
+  imgSize: number;
+  patchSize: number;
+  inChans: number;
+  numClasses: number;
+  embedDim: number;
+  depth: number;
+  numHeads: number;
+  mlpRatio: number;
+  qkvBias: boolean;
+  /** ViT only: a distillation token and head_dist. */
+  distilled: boolean;
+  /** CaiT only: class-attention blocks. */
+  depthTokenOnly: number;
+  /** CaiT only: LayerScale init. */
+  initValues: number;
   /** Where the parameters live; 'cuda' needs a CUDA libtorch. */
   device: 'cpu' | 'cuda';
   /** Stochastic depth (training only): linear 0..rate over ViT blocks, constant over CaiT blocks. */
@@ -96,10 +113,25 @@ export interface RawModel {
 
 export type FeatureArray = Float32Array | Float64Array;
 
-/** Arguments of the native manifoldLoss: the documented options of src/loss/manifoldLoss.ts, every default filled
- *  in, with flat features. */
-export interface RawManifoldLossArgs extends Required<Omit<ManifoldLossOptions, 'grad' | 'perms' | 'dtype' | 'upstream'>>,
-  Pick<ManifoldLossOptions, 'perms' | 'dtype' | 'upstream'> {
+/** Arguments of the native manifoldLoss: src/loss/manifoldLoss.ts's options with every default filled in (its
+ *  `grad` becomes backward/returnGrad), and the layer pairs as flat arrays with their shapes. */
+export interface RawManifoldLossArgs {
+  wSample: number;
+  wPatch: number;
+  wRand: number;
+  /** Rows drawn for the random term (clamped to B*N). */
+  k: number;
+  /** 0: off. */
+  maxPatchNum: number;
+  seed: number;
+  /** Given rows of the random term, one list per pair (then `seed` is unused). */
+  perms?: (BigInt64Array | number[])[];
+  impl: 'fused' | 'naive';
+  /** Default: the arrays' own precision. */
+  dtype?: 'float32' | 'float64' | 'bfloat16';
+  device: 'cpu' | 'cuda';
+  /** Differentiate upstream[0]*sample + upstream[1]*patch + upstream[2]*rand instead of total. */
+  upstream?: [number, number, number];
   student: FeatureArray[];
   studentShapes: number[][];
   teacher: FeatureArray[];
@@ -108,8 +140,19 @@ export interface RawManifoldLossArgs extends Required<Omit<ManifoldLossOptions, 
   returnGrad: boolean;
 }
 
-/** What the native manifoldLoss resolves to: the documented ManifoldLossTerms of src/loss/manifoldLoss.ts. */
-export type RawManifoldLossResult = ManifoldLossTerms;
+/** What the native manifoldLoss resolves to (src/loss/manifoldLoss.ts's ManifoldLossTerms, field for field). */
+export interface RawManifoldLossResult {
+  /** The terms with their w_* weights, averaged over the pairs (before the trainer's beta); total is their sum. */
+  sample: number;
+  patch: number;
+  rand: number;
+  total: number;
+  perms: BigInt64Array[];
+  /** Per pair, with backward. */
+  gradNormSq?: number[];
+  /** Per pair, with returnGrad. */
+  gradStudent?: FeatureArray[];
+}
 
 export interface RawTrainerOptions {
   kd: 'none' | 'soft' | 'hard';
@@ -132,7 +175,8 @@ export interface RawTrainerOptions {
   weightDecay: number;
 }
 
-/** A batch as the data loader hands it over; the native side views the arrays without a copy. */
+/** What the native side reads of a batch (src/data/batch.ts's Batch carries these and more; other fields are
+ *  ignored). The arrays are viewed without a copy. */
 export interface RawBatch {
   images: Float32Array;
   /** [B, C, H, W] */
@@ -143,14 +187,23 @@ export interface RawBatch {
   targets?: Float32Array;
 }
 
-/** total = (1−α)·base + α·kd + β·(sample + patch + rand); sample/patch/rand carry their w_* weights. */
-export interface RawStepTerms extends LossTerms {
+/** total = (1−α)·base + α·kd + β·(sample + patch + rand). The first six fields are src/log/records.ts's LossTerms. */
+export interface RawStepTerms {
+  total: number;
+  /** CE against the (possibly soft) targets, before the (1 − α) weight. */
+  base: number;
+  /** The KD term, before α. */
+  kd: number;
+  /** The manifold terms with their w_* weights, before β. */
+  sample: number;
+  patch: number;
+  rand: number;
   gradNorm: number;
   /** Data parallel: seconds spent waiting on collectives in this step (0 on one process). */
   syncSeconds: number;
   /** Top-1 hits of the student's cls head (against the labels, or the soft targets' argmax). */
   correct: number;
-  /** Wall seconds of the step's phases (zeros from computeTerms); the loss phase includes the fused manifold
+  /** Wall seconds of the step's phases (zeros from lossTerms); the loss phase includes the fused manifold
    *  loss's student gradient, computed during its forward. */
   phases: { teacher: number; student: number; loss: number; backward: number; optimizer: number };
 }

@@ -15,6 +15,7 @@ export type { RawProcessGroup, RawProcessGroupOptions } from './addonTypes.js';
 export type { RawModel, RawModelConfig, RawForwardOptions, RawForwardResult, RawBlockOutput, RawParameterShape, RawWeight } from './addonTypes.js';
 export { AddonLoadError, classifyLoadFailure, loadAddonFrom, defaultAddonCandidates, type LoadAttempt } from './loader.js';
 export type { BlasInfo } from './blas.js';
+export type { Proof, SameFields } from './sameFields.js';
 
 let cached: MdistillAddon | undefined;
 

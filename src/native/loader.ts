@@ -35,14 +35,15 @@ export class AddonLoadError extends Error {
   }
 }
 
-export const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** The package's build/ folder (cmake-js's output), two levels above this module (src/native/ or dist/native/). */
+const BUILD_DIR = fileURLToPath(new URL('../../build/', import.meta.url));
 
 /** The fixed search order: $MDISTILL_ADDON, then the Release and Debug build outputs. */
 export function defaultAddonCandidates(env: NodeJS.ProcessEnv = process.env): string[] {
   const candidates: string[] = [];
   if (env.MDISTILL_ADDON) candidates.push(path.resolve(env.MDISTILL_ADDON));
-  candidates.push(path.join(packageRoot, 'build', 'Release', 'mdistill.node'));
-  candidates.push(path.join(packageRoot, 'build', 'Debug', 'mdistill.node'));
+  candidates.push(path.join(BUILD_DIR, 'Release', 'mdistill.node'));
+  candidates.push(path.join(BUILD_DIR, 'Debug', 'mdistill.node'));
   return candidates;
 }
 

@@ -1,9 +1,10 @@
 // Checkpoint directories: model.safetensors, ema.safetensors, state.safetensors (optimizer moments) and
-// state.json (epoch, step, sampler position, config). Each is written into a temp directory and renamed into
-// place, so a crash never leaves a torn checkpoint.
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+// state.json (epoch, step, sampler position, config). Each is written whole into a temp directory and swapped
+// into place (io/atomicWrite.ts), so a crash never leaves a torn checkpoint.
+import { readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { atomicWriteDir, completeDir } from '../io/atomicWrite.js';
 import { readSafetensors, serializeSafetensors, type TensorEntry } from '../io/safetensors.js';
 
 export interface CheckpointState {
@@ -30,35 +31,17 @@ export interface Checkpoint {
 }
 
 export async function writeCheckpoint(dir: string, ckpt: Checkpoint): Promise<void> {
-  const parent = path.dirname(dir);
-  await mkdir(parent, { recursive: true });
-  const tmp = path.join(parent, `.${path.basename(dir)}.tmp-${process.pid}`);
-  const old = path.join(parent, `.${path.basename(dir)}.old`);
-  await rm(tmp, { recursive: true, force: true });
-  await mkdir(tmp);
-  const meta = ckpt.state.studentMetadata;
-  await writeFile(path.join(tmp, 'model.safetensors'), serializeSafetensors(ckpt.model, meta));
-  if (ckpt.ema) await writeFile(path.join(tmp, 'ema.safetensors'), serializeSafetensors(ckpt.ema, meta));
-  await writeFile(path.join(tmp, 'state.safetensors'), serializeSafetensors(ckpt.optimizer, { step: String(ckpt.state.step) }));
-  await writeFile(path.join(tmp, 'state.json'), JSON.stringify(ckpt.state, null, 2) + '\n');
-  // Swap: the previous checkpoint stays complete (as .old) until the new one is in place.
-  if (existsSync(dir)) {
-    await rm(old, { recursive: true, force: true });
-    await rename(dir, old);
-  }
-  await rename(tmp, dir);
-  await rm(old, { recursive: true, force: true });
-}
-
-/** The directory to read: `dir`, or its `.old` twin if a crash hit between the two renames. */
-function existingCheckpointDir(dir: string): string | undefined {
-  if (existsSync(path.join(dir, 'state.json'))) return dir;
-  const old = path.join(path.dirname(dir), `.${path.basename(dir)}.old`);
-  return existsSync(path.join(old, 'state.json')) ? old : undefined;
+  await atomicWriteDir(dir, async (tmp) => {
+    const meta = ckpt.state.studentMetadata;
+    await writeFile(path.join(tmp, 'model.safetensors'), serializeSafetensors(ckpt.model, meta));
+    if (ckpt.ema) await writeFile(path.join(tmp, 'ema.safetensors'), serializeSafetensors(ckpt.ema, meta));
+    await writeFile(path.join(tmp, 'state.safetensors'), serializeSafetensors(ckpt.optimizer, { step: String(ckpt.state.step) }));
+    await writeFile(path.join(tmp, 'state.json'), JSON.stringify(ckpt.state, null, 2) + '\n');
+  });
 }
 
 export async function readCheckpoint(dir: string): Promise<Checkpoint> {
-  const from = existingCheckpointDir(dir);
+  const from = completeDir(dir, 'state.json');
   if (!from) throw new Error(`${dir}: not a checkpoint directory (no state.json). Pass a run's checkpoint-last/ or checkpoint-best/.`);
   let state: CheckpointState;
   try {

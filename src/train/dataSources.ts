@@ -1,11 +1,24 @@
-// The data pipeline as the trainer sees it: the run config mapped onto createLoaders, and its loaders mapped
-// onto the batch sources the training loop consumes.
-import { createEvalLoader, createLoaders, writeClassesJson, type DataConfig, type DataLoader, type DatasetName } from '../data/index.js';
+// The data pipeline as the training loop sees it: the loaders of a run's config, whose batches reach the loop as
+// the loader yields them (in reusable slots, handed to native code without a copy, released once the native call
+// has resolved).
+import { createEvalLoader, createLoaders, writeClassesJson, type Batch, type DataLoader } from '../data/index.js';
 import type { TrainConfig } from '../config/schema.js';
-import type { EvalBatch, EvalBatchSource, TrainBatchSource } from './batchSource.js';
-import { availableParallelism } from 'node:os';
-import { defaultThreads } from '../native/index.js';
 import { SINGLE_PROCESS, type DistContext } from '../dist/distContext.js';
+import { dataConfigOf } from './runOptions.js';
+
+export interface TrainBatchSource {
+  batchesPerEpoch: number;
+  /** The batches of `epoch`, starting at batch `startBatch` (resume), rebuilt exactly from the seed. */
+  batches(epoch: number, startBatch: number): AsyncIterable<Batch>;
+  /** Samples that failed to decode so far. */
+  badSamples(): number;
+}
+
+export interface EvalBatchSource {
+  batches(): AsyncIterable<Batch>;
+  /** Each rank reads only its share (the counts are then summed over the ranks). */
+  sharded?: boolean;
+}
 
 export interface DataSources {
   train: TrainBatchSource;
@@ -18,42 +31,13 @@ export interface DataSources {
   close(): Promise<void>;
 }
 
-const DATASET_OF: Record<TrainConfig['data-set'], DatasetName> = {
-  'FASHION-MNIST': 'fashion-mnist', MNIST: 'mnist', CIFAR10: 'cifar10', CIFAR100: 'cifar100',
-  IMNET: 'imagefolder', IMAGEFOLDER: 'imagefolder', SYNTHETIC: 'synthetic',
-};
-
-/** Several processes on one machine share its cores: each decodes with its share minus its native threads. */
-function localWorkers(config: TrainConfig, dist: DistContext): number | undefined {
-  if (dist.localWorldSize <= 1) return undefined;
-  const share = Math.floor(availableParallelism() / dist.localWorldSize);
-  return Math.max(1, share - (config.threads ?? defaultThreads()));
-}
-
-export function dataConfigOf(config: TrainConfig, dist: DistContext = SINGLE_PROCESS): DataConfig {
-  const dataset = DATASET_OF[config['data-set'] as TrainConfig['data-set']];
-  const channels: 1 | 3 = dataset === 'fashion-mnist' || dataset === 'mnist' ? 1 : 3;
-  return {
-    dataset, dataPath: dataset === 'synthetic' ? undefined : config['data-path'], inputSize: config['input-size'], channels,
-    batchSize: config['batch-size'], mixup: config.mixup, cutmix: config.cutmix, mixupSwitchProb: config['mixup-switch-prob'],
-    smoothing: config.smoothing, aa: config.aa ?? 'none', colorJitter: config['color-jitter'], reprob: config.reprob,
-    repeatedAug: config['repeated-aug'], seed: config.seed, workers: config.workers ?? localWorkers(config, dist),
-    nativeThreads: config.threads ?? defaultThreads(), maxBadFraction: config['max-bad-fraction'],
-    trainSubset: config['train-subset'], evalSubset: config['eval-subset'],
-    rank: dist.rank, worldSize: dist.worldSize, distEval: dist.worldSize > 1 && config['dist-eval'],
-    synthetic: dataset === 'synthetic'
-      ? { length: config['train-subset'] || 512, numClasses: 10, height: config['input-size'], width: config['input-size'], channels, seed: config.seed }
-      : undefined,
-  };
-}
-
 function evalSource(loader: DataLoader, limit: number, sharded: boolean): EvalBatchSource {
   return {
     sharded,
-    async *batches(): AsyncIterable<EvalBatch> {
+    async *batches(): AsyncIterable<Batch> {
       let seen = 0;
       for await (const b of loader.epoch(0)) {
-        yield { images: b.images, shape: b.shape, labels: b.labels, release: () => b.release() };
+        yield b;
         seen += b.shape[0];
         if (seen >= limit) return;
       }
@@ -70,13 +54,7 @@ export async function openDataSources(config: TrainConfig, dist: DistContext = S
   return {
     train: {
       batchesPerEpoch: loaders.train.batchesPerEpoch,
-      async *batches(epoch: number, startBatch: number) {
-        for await (const b of loaders.train.epoch(epoch, startBatch * data.batchSize)) {
-          yield b.targets
-            ? { images: b.images, shape: b.shape, targets: b.targets, release: () => b.release() }
-            : { images: b.images, shape: b.shape, labels: b.labels, release: () => b.release() };
-        }
-      },
+      batches: (epoch: number, startBatch: number) => loaders.train.epoch(epoch, startBatch * data.batchSize),
       badSamples: () => loaders.train.badSamples.count,
     },
     val: evalSource(loaders.eval, Infinity, sharded),

@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/main.js';
 import { resolveConfig } from '../../src/config/resolveConfig.js';
 import type { TrainConfig } from '../../src/config/schema.js';
-import { runAblation, type AblationResult } from '../../src/train/ablation.js';
+import { runAblation } from '../../src/recipes/ablationRunner.js';
+import type { AblationResult } from '../../src/recipes/ablationTable.js';
 
 let tmp: string;
 let out: string;

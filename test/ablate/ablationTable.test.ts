@@ -2,10 +2,10 @@
 // rows and columns, and the row definitions built from a preset.
 import { describe, expect, it } from 'vitest';
 import { defaultConfig, resolveConfig } from '../../src/config/resolveConfig.js';
+import { ablationRows } from '../../src/recipes/ablationPlan.js';
 import {
-  ablationRows, formatAblationMarkdown, formatDuration, formatMeanStd, meanStd, summarizeRow, METRIC,
-  type AblationResult, type AblationRun,
-} from '../../src/train/ablation.js';
+  formatAblationMarkdown, formatDuration, formatMeanStd, meanStd, summarizeRow, METRIC, type AblationResult, type AblationRun,
+} from '../../src/recipes/ablationTable.js';
 
 describe('meanStd', () => {
   it('gives the mean and the sample (n - 1) standard deviation', () => {

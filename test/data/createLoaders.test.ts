@@ -1,9 +1,10 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createEvalLoader, createLoaders, type DataConfig } from '../../src/data/createLoaders.js';
 import { FASHION_MNIST_DIR } from '../../src/data/idxDataset.js';
+import { installedPath, requireTool } from '../helpers/requireTool.js';
 import { tmpDir } from './helpers.js';
 
 const t = tmpDir('evalonly');
@@ -39,7 +40,8 @@ describe('createLoaders', () => {
     }
   });
 
-  it.runIf(existsSync(FASHION_MNIST_DIR))('Fashion-MNIST at 28 px uses the small-image recipe and its own statistics', async () => {
+  it('Fashion-MNIST at 28 px uses the small-image recipe and its own statistics', async () => {
+    requireTool(installedPath('the Fashion-MNIST data set', FASHION_MNIST_DIR, 'dataset-fashion-mnist'));
     const L = await createLoaders({
       dataset: 'fashion-mnist', inputSize: 28, channels: 1, batchSize: 64, mixup: 0, cutmix: 0, smoothing: 0, aa: 'none',
       reprob: 0, repeatedAug: false, seed: 0, workers: 0, rank: 1, worldSize: 2,

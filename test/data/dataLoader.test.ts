@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Batch, DataLoader, type DataLoaderOptions } from '../../src/data/dataLoader.js';
+import type { Batch } from '../../src/data/batch.js';
+import { DataLoader, type DataLoaderOptions } from '../../src/data/dataLoader.js';
 import { syntheticDataset } from '../../src/data/syntheticDataset.js';
 import { smallTrainSpec } from '../../src/data/transformSpec.js';
 import { buildDist, checksum } from './helpers.js';

@@ -1,10 +1,11 @@
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cifarDataset } from '../../src/data/cifarDataset.js';
 import { filePaths, writeClassesJson } from '../../src/data/dataset.js';
 import { FASHION_MNIST_DIR, idxDataset, parseIdx } from '../../src/data/idxDataset.js';
+import { installedPath, requireTool } from '../helpers/requireTool.js';
 import { codePointCompare, imageFolderDataset } from '../../src/data/imageFolderDataset.js';
 import { openDataset } from '../../src/data/openDataset.js';
 import { tmpDir } from './helpers.js';
@@ -62,7 +63,8 @@ describe('IDX reader', () => {
     expect(String(err)).toMatch(/t10k-images-idx3-ubyte\[\.gz\].*nothing.*apt-get install dataset-fashion-mnist/s);
   });
 
-  it.runIf(existsSync(path.join(FASHION_MNIST_DIR, 't10k-images-idx3-ubyte.gz')))('reads the Debian Fashion-MNIST test split', async () => {
+  it('reads the Debian Fashion-MNIST test split', async () => {
+    requireTool(installedPath('the Fashion-MNIST test split', path.join(FASHION_MNIST_DIR, 't10k-images-idx3-ubyte.gz'), 'dataset-fashion-mnist'));
     const ds = await openDataset({ name: 'fashion-mnist', split: 'val' });
     expect(ds.length).toBe(10000);
     expect(ds.kind === 'memory' && [ds.height, ds.width]).toEqual([28, 28]);

@@ -1,14 +1,15 @@
-// RandAugment's image ops against Pillow itself, byte for byte (runs where /usr/bin/python3 has PIL:
-// Debian python3-pil, pulled in by python3-torchvision).
+// RandAugment's image ops against Pillow itself, byte for byte (Pillow for /usr/bin/python3: Debian python3-pil,
+// which scripts/setup.sh installs).
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as ops from '../../src/data/imageOps.js';
 import { KeyedRng } from '../../src/data/rng.js';
+import { PYTHON, pythonModule, requireTool } from '../helpers/requireTool.js';
 import { tmpDir } from './helpers.js';
 
-const hasPil = spawnSync('/usr/bin/python3', ['-c', 'import PIL'], { encoding: 'utf8' }).status === 0;
+beforeAll(() => requireTool(pythonModule('PIL', 'python3-pil')));
 const t = tmpDir('pil');
 afterAll(t.cleanup);
 
@@ -39,14 +40,14 @@ for k, v in cases.items():
   open(d + '/pil_' + k + '.raw', 'wb').write(v.tobytes())
 `;
 
-describe.runIf(hasPil)('image ops match Pillow exactly', () => {
+describe('image ops match Pillow exactly', () => {
   it('every RandAugment op', () => {
     const r = new KeyedRng([5]);
     const data = new Uint8Array(W * H * 3);
     for (let i = 0; i < data.length; i++) data[i] = Math.min(255, 20 + ((i * 7) % 200) + r.int(0, 30));
     const img = { data, width: W, height: H };
     writeFileSync(path.join(t.dir, 'in.raw'), data);
-    const py = spawnSync('/usr/bin/python3', ['-c', PY, t.dir], { encoding: 'utf8' });
+    const py = spawnSync(PYTHON, ['-c', PY, t.dir], { encoding: 'utf8' });
     expect(py.stderr).toBe('');
     const ours: Record<string, ops.RgbImage> = {
       autocontrast: ops.autoContrast(img), equalize: ops.equalize(img), invert: ops.invert(img), posterize2: ops.posterize(img, 2),

@@ -4,7 +4,7 @@ import * as ort from 'onnxruntime-node';
 import { readSafetensors, toFloat32, type TensorEntry } from '../../src/io/safetensors.js';
 import { fromTimm, type ModelConfig } from '../../src/model/modelConfig.js';
 import { timmStateShapes } from '../../src/model/timmStateShapes.js';
-import { packageRoot } from '../../src/native/loader.js';
+import { packageRoot } from '../../src/io/packageRoot.js';
 
 export const FIXTURES = path.resolve(packageRoot, '..', 'shared', 'fixtures');
 export const FIXTURE_MODELS = ['vit_tiny_gray28', 'deit_distilled_32', 'cait_32'] as const;

@@ -1,15 +1,15 @@
 // The official ONNX checker (full check, strict shape inference) accepts every export. It needs Debian's
-// python3-onnx (apt-get install python3-onnx); without it the test is skipped and says so.
+// python3-onnx, which scripts/setup.sh installs.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildOnnxModel } from '../../src/export/onnxModel.js';
+import { PYTHON, pythonModule, requireTool } from '../helpers/requireTool.js';
 import { FIXTURE_MODELS, loadFixture } from './fixtures.js';
 
-const PYTHON = '/usr/bin/python3';
-const hasOnnx = spawnSync(PYTHON, ['-c', 'import onnx'], { encoding: 'utf8' }).status === 0;
+beforeAll(() => requireTool(pythonModule('onnx', 'python3-onnx')));
 const CHECK = `
 import sys, onnx
 from onnx import checker, shape_inference
@@ -22,7 +22,7 @@ print([d.dim_param or d.dim_value for d in out.type.tensor_type.shape.dim])
 const dir = mkdtempSync(path.join(os.tmpdir(), 'mdistill-onnx-check-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-describe.skipIf(!hasOnnx)('onnx.checker (python3-onnx)', () => {
+describe('onnx.checker (python3-onnx)', () => {
   it.each(FIXTURE_MODELS.flatMap((name) => [[name, false], [name, true]] as const))('%s (fp16 %s) passes the full check', async (name, fp16) => {
     const f = await loadFixture(name);
     const file = path.join(dir, `${name}-${fp16}.onnx`);

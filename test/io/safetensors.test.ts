@@ -6,7 +6,7 @@ import {
   SafetensorsError, parseSafetensors, readSafetensors, serializeSafetensors, toFloat32, writeSafetensors,
   type TensorEntry,
 } from '../../src/io/safetensors.js';
-import { packageRoot } from '../../src/native/loader.js';
+import { packageRoot } from '../../src/io/packageRoot.js';
 import { floatToHalfBits } from '../../src/io/halfFloat.js';
 
 const fixtures = path.resolve(packageRoot, '..', 'shared', 'fixtures');

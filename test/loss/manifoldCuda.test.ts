@@ -1,17 +1,18 @@
 // The fused CUDA manifold kernels: they must build with nvcc everywhere (CI has no GPU), and match the CPU
-// implementation wherever a CUDA device exists.
-import { describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+// implementation wherever a CUDA device exists. Without nvcc or a device the tests skip (test/helpers/requireTool.ts).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { manifoldLoss } from '../../src/loss/manifoldLoss.js';
 import { runtimeInfo } from '../../src/native/index.js';
-import { packageRoot } from '../../src/native/loader.js';
+import { packageRoot } from '../../src/io/packageRoot.js';
+import { findNvcc, hasCudaDevice } from '../helpers/requireTool.js';
 import { maxRelDiff, pair, relDiff } from './lossTestUtils.js';
 
-const nvcc = ['nvcc', '/usr/local/cuda/bin/nvcc'].find((bin) => spawnSync(bin, ['--version']).status === 0);
-const hasGpu = spawnSync('nvidia-smi', ['-L'], { encoding: 'utf8' }).stdout?.includes('GPU') ?? false;
+const nvcc = findNvcc();
+const hasGpu = hasCudaDevice();
 
 interface CudaTestReport {
   ok: boolean;
@@ -22,24 +23,33 @@ interface CudaTestReport {
   reference_gradcheck: number;
 }
 
-describe('CUDA manifold kernels', () => {
-  let program: string | undefined;
-  const buildDir = mkdtempSync(path.join(tmpdir(), 'mdistill-cuda-'));
+describe.skipIf(!nvcc)('CUDA manifold kernels built with nvcc', () => {
+  let buildDir: string;
+  let build: SpawnSyncReturns<string>;
+  let program: string;
 
-  it.skipIf(!nvcc)('compile with nvcc (sm_80) into a static library and the standalone test program', () => {
-    const r = spawnSync(path.join(packageRoot, 'scripts', 'build-cuda-kernels.sh'), [], {
+  // One build serves both tests; its folder goes whatever they do.
+  beforeAll(() => {
+    buildDir = mkdtempSync(path.join(tmpdir(), 'mdistill-cuda-'));
+    program = path.join(buildDir, 'manifold_cuda_test');
+    build = spawnSync(path.join(packageRoot, 'scripts', 'build-cuda-kernels.sh'), [], {
       encoding: 'utf8',
       env: { ...process.env, MDISTILL_CUDA_BUILD_DIR: buildDir, MDISTILL_CUDA_ARCH: '80' },
     });
-    expect(r.stderr + r.stdout).not.toMatch(/error/i);
-    expect(r.status).toBe(0);
-    program = r.stdout.trim().split('\n').pop();
-    expect(program).toBe(path.join(buildDir, 'manifold_cuda_test'));
+  });
+  afterAll(() => {
+    if (buildDir) rmSync(buildDir, { recursive: true, force: true });
   });
 
-  it.skipIf(!nvcc)(`test program ${hasGpu ? 'matches the CPU implementation on the device' : 'checks its CPU reference (skipped on the device: no CUDA device)'}`, () => {
-    expect(program, 'the build step must run first').toBeDefined();
-    const r = spawnSync(program!, [], { encoding: 'utf8' });
+  it('compile with nvcc (sm_80) into a static library and the standalone test program', () => {
+    expect(build.stderr + build.stdout).not.toMatch(/error/i);
+    expect(build.status).toBe(0);
+    expect(build.stdout.trim().split('\n').pop()).toBe(program);
+  });
+
+  it(`test program ${hasGpu ? 'matches the CPU implementation on the device' : 'checks its CPU reference (skipped on the device: no CUDA device)'}`, () => {
+    expect(existsSync(program), `the build did not produce ${program}:\n${build.stderr}`).toBe(true);
+    const r = spawnSync(program, [], { encoding: 'utf8' });
     const report = JSON.parse(r.stdout.trim().split('\n').pop()!) as CudaTestReport;
     expect(report.reference_gradcheck).toBeLessThan(1e-7);
     if (hasGpu) {
@@ -51,9 +61,10 @@ describe('CUDA manifold kernels', () => {
     }
     expect(report.ok).toBe(true);
     expect(r.status).toBe(0);
-    rmSync(buildDir, { recursive: true, force: true });
   });
+});
 
+describe('CUDA manifold loss through the addon', () => {
   const cudaAddon = (() => {
     try {
       const info = runtimeInfo();
@@ -63,7 +74,7 @@ describe('CUDA manifold kernels', () => {
     }
   })();
 
-  it.skipIf(!cudaAddon)('through the addon: fused on CUDA equals naive on CPU (values and gradients)', async () => {
+  it.skipIf(!cudaAddon)('fused on CUDA equals naive on CPU (values and gradients)', async () => {
     const pairs = [pair([4, 17, 24], [4, 16, 40], 5, Float32Array), pair([4, 65, 8], [4, 16, 12], 6, Float32Array)];
     for (const maxPatchNum of [0, 16]) {
       const use = maxPatchNum ? [pairs[1]] : [pairs[0]];

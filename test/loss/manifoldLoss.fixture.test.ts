@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import path from 'node:path';
 import { readSafetensors, type TensorEntry } from '../../src/io/safetensors.js';
 import { manifoldLoss, type LayerPair } from '../../src/loss/manifoldLoss.js';
-import { packageRoot } from '../../src/native/loader.js';
+import { packageRoot } from '../../src/io/packageRoot.js';
 import { maxRelDiff } from './lossTestUtils.js';
 
 const fixture = path.resolve(packageRoot, '..', 'shared', 'fixtures', 'manifold_loss.safetensors');

@@ -33,8 +33,9 @@ describe('fused manifold loss equals the naive reference (float32, 1e-5 relative
   for (const c of cases) {
     it(c.name, async () => {
       const pairs = c.pairs.map(([s, t], i) => pair(s, t, 7 + i, Float32Array));
-      const r = await fusedVsNaive(pairs, { wSample: 0.1, wPatch: 4, wRand: 0.2, seed: 3, ...c.options }, 1e-5);
-    if (c.pairs[0][0][0] === 1) expect(Math.abs(r.sample)).toBeLessThan(1e-6 * r.total);
+      // The w_* weights are the defaults: the training flags' (src/config/schema.ts).
+      const r = await fusedVsNaive(pairs, { seed: 3, ...c.options }, 1e-5);
+      if (c.pairs[0][0][0] === 1) expect(Math.abs(r.sample)).toBeLessThan(1e-6 * r.total);
       const [b, n] = [c.pairs[0][1][0], c.pairs[0][1][1]];
       const rows = c.options.maxPatchNum ? b * Math.min(n, c.options.maxPatchNum) : b * n;
       expect(r.perms[0].length).toBe(Math.min(c.options.k!, rows));

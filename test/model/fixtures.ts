@@ -1,6 +1,6 @@
 // Paths to the shared reference data (/work/shared/fixtures, beside the package root).
 import path from 'node:path';
-import { packageRoot } from '../../src/native/loader.js';
+import { packageRoot } from '../../src/io/packageRoot.js';
 
 export const fixturesDir = path.resolve(packageRoot, '..', 'shared', 'fixtures');
 export const fixture = (name: string): string => path.join(fixturesDir, name);

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { resolveModel } from '../../src/model/modelConfig.js';
 import { checkStateDict, timmStateShapes } from '../../src/model/timmStateShapes.js';
-import { packageRoot } from '../../src/native/loader.js';
+import { packageRoot } from '../../src/io/packageRoot.js';
 
 const KEYS_DIR = path.resolve(packageRoot, '..', 'shared', 'fixtures', 'timm_keys');
 const files = readdirSync(KEYS_DIR).filter((f) => f.endsWith('.json'));

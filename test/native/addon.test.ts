@@ -3,7 +3,8 @@ import { availableParallelism } from 'node:os';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { addon, gemmBenchmark, isNativeError, matmulProbe, runtimeInfo, setThreads } from '../../src/native/index.js';
-import { defaultAddonCandidates, packageRoot } from '../../src/native/loader.js';
+import { packageRoot } from '../../src/io/packageRoot.js';
+import { defaultAddonCandidates } from '../../src/native/loader.js';
 
 function matmul(a: Float64Array, b: Float64Array, m: number, k: number, n: number): Float64Array {
   const c = new Float64Array(m * n);

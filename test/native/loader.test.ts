@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { packageRoot } from '../../src/io/packageRoot.js';
 import { AddonLoadError, classifyLoadFailure, defaultAddonCandidates, loadAddonFrom } from '../../src/native/loader.js';
 import { classifyBlas, detectLoadedBlas } from '../../src/native/blas.js';
 import { defaultThreads } from '../../src/native/index.js';
@@ -31,6 +32,8 @@ describe('addon loader', () => {
     expect(c[0]).toBe('/opt/x/mdistill.node');
     expect(c[1]).toMatch(/build\/Release\/mdistill\.node$/);
     expect(c[2]).toMatch(/build\/Debug\/mdistill\.node$/);
+    // The loader finds build/ on its own; it must be the package's, where cmake-js builds.
+    expect(c[1]).toBe(path.join(packageRoot, 'build', 'Release', 'mdistill.node'));
   });
 
   it.each([

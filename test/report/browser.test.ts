@@ -1,10 +1,10 @@
 // Opens the report in headless Chromium: every chart must render its data marks, with no console errors,
 // no network requests and no script running (the config holds HTML that must stay text).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
-import { writeReport } from '../../src/log/report.js';
+import { writeReport } from '../../src/report/report.js';
+import { installedPath, requireTool } from '../helpers/requireTool.js';
 import { makeSyntheticRun } from './syntheticRun.js';
 
 const CHROMIUM = process.env.MDISTILL_CHROMIUM ?? '/usr/bin/chromium';
@@ -36,12 +36,7 @@ interface ChartInBrowser {
 let browser: Browser | undefined;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(
-      `headless Chromium is needed for the report's browser test but ${CHROMIUM} does not exist. ` +
-        'Install it with `sudo apt-get install -y chromium` (Debian package "chromium"), or point $MDISTILL_CHROMIUM at a Chromium binary.',
-    );
-  }
+  requireTool({ ...installedPath('headless Chromium', CHROMIUM, 'chromium'), otherwise: 'or point $MDISTILL_CHROMIUM at a Chromium binary' });
   // launch() gives every browser a fresh temporary profile (user-data-dir) and removes it on close.
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true });
 });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { parseRunLog, readRunDir, readRunLog, RunLogError } from '../../src/log/readRunLog.js';
+import { parseRunLog, readRunDir, readRunLog, RunLogError } from '../../src/report/readRunLog.js';
 import { JsonlWriter, LogWriteError, serializeRecord } from '../../src/log/jsonlWriter.js';
 import type { StepRecord } from '../../src/log/records.js';
 import { makeSyntheticRun, syntheticRecords } from './syntheticRun.js';

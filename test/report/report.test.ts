@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { writeReport } from '../../src/log/report.js';
-import { MAX_CHART_POINTS } from '../../src/log/reportCharts.js';
+import { writeReport } from '../../src/report/report.js';
+import { MAX_CHART_POINTS } from '../../src/report/reportCharts.js';
 import { makeSyntheticRun, syntheticRecords } from './syntheticRun.js';
 import { figures } from './chartMarks.js';
 

@@ -4,10 +4,11 @@ import { describe, expect, it } from 'vitest';
 import { resolveModel } from '../../src/model/modelConfig.js';
 import { NativeModel } from '../../src/model/nativeModel.js';
 import { NativeTrainer } from '../../src/train/nativeTrainer.js';
+import { ownedBatch } from './tinyModels.js';
 
 const config = resolveModel('deit_tiny_patch16_224', { imgSize: 8, patchSize: 4, inChans: 1, embedDim: 8, depth: 2, numHeads: 2, numClasses: 3 });
 const B = 4;
-const shape = [B, 1, 8, 8];
+const shape: [number, number, number, number] = [B, 1, 8, 8];
 const images = new Float32Array(B * 64).map((_, i) => Math.sin(i * 0.37));
 const labels = Int32Array.from([0, 2, 1, 2]);
 const opts = { lr: 0.05, wd: 0.05, beta1: 0.9, beta2: 0.999, eps: 1e-8 };
@@ -43,7 +44,7 @@ describe('trainer AdamW', () => {
     for (let step = 1; step <= 2; step++) {
       const before = new Map(model.getWeights().map((w) => [w.name, w.data]));
       const grads = await crossEntropyGrads(model);
-      const terms = await trainer.step({ images, shape, labels }, opts.lr, step - 1);
+      const terms = await trainer.step(ownedBatch({ images, shape, labels }), opts.lr, step - 1);
       expect(Number.isFinite(terms.total)).toBe(true);
       const after = new Map(model.getWeights().map((w) => [w.name, w.data]));
       const state = trainer.optimizerState();

@@ -1,7 +1,10 @@
 // Tiny models and batches for the trainer tests (seconds, not minutes).
+import { defaultConfig } from '../../src/config/resolveConfig.js';
+import type { Batch } from '../../src/data/batch.js';
 import { resolveModel, type ModelConfig } from '../../src/model/modelConfig.js';
 import { NativeModel } from '../../src/model/nativeModel.js';
 import type { TrainerOptions } from '../../src/train/nativeTrainer.js';
+import { trainerOptionsOf } from '../../src/train/runOptions.js';
 
 export const CLASSES = 5;
 
@@ -15,7 +18,12 @@ export function tinyModel(overrides: Partial<ModelConfig> = {}, seed = 0): Nativ
   return new NativeModel(tinyVit(overrides), { seed });
 }
 
-export function randomBatch(b: number, seed: number): { images: Float32Array; shape: number[]; labels: Int32Array } {
+/** A batch no loader lent: its arrays belong to the test, so release() has nothing to hand back. */
+export function ownedBatch(fields: Pick<Batch, 'images' | 'shape' | 'labels' | 'targets'>): Batch {
+  return { ...fields, epoch: 0, index: 0, next: { epoch: 1, index: 0 }, release: () => undefined };
+}
+
+export function randomBatch(b: number, seed: number): Batch {
   let s = seed >>> 0;
   const next = () => {
     s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
@@ -23,13 +31,13 @@ export function randomBatch(b: number, seed: number): { images: Float32Array; sh
   };
   const images = Float32Array.from({ length: b * 3 * 16 * 16 }, () => next() * 2 - 1);
   const labels = Int32Array.from({ length: b }, () => Math.floor(next() * CLASSES));
-  return { images, shape: [b, 3, 16, 16], labels };
+  return ownedBatch({ images, shape: [b, 3, 16, 16], labels });
 }
 
+/** The training flags' defaults (soft KD, the paper's w_* weights), fitted to the tiny models. */
 export function trainerOptions(overrides: Partial<TrainerOptions> = {}): TrainerOptions {
   return {
-    kd: 'soft', alpha: 0.5, beta: 1, tau: 2, wSample: 0.1, wPatch: 4, wRand: 0.2, K: 16, maxPatchNum: 0,
-    manifoldImpl: 'fused', sIds: [0, 1], tIds: [0, 1], clipGrad: 0, emaDecay: 0.9, amp: false, seed: 3, weightDecay: 0.05,
+    ...trainerOptionsOf(defaultConfig()), alpha: 0.5, tau: 2, K: 16, sIds: [0, 1], tIds: [0, 1], emaDecay: 0.9, seed: 3,
     ...overrides,
   };
 }

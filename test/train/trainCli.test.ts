@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { buildDist } from '../data/helpers.js';
-import { packageRoot } from '../../src/native/loader.js';
+import { packageRoot } from '../../src/io/packageRoot.js';
 import { saveWeights } from '../../src/model/loadWeights.js';
 import { runCli } from '../../src/cli/main.js';
 import { readSafetensors } from '../../src/io/safetensors.js';

@@ -75,11 +75,26 @@ describe('distillation step: the official weighting', () => {
     const student = tinyModel({}, 1);
     const trainer = new NativeTrainer(student, null, null, trainerOptions({ kd: 'none' }));
     const targets = new Float32Array(4 * CLASSES).fill(1 / CLASSES);
-    const t = await trainer.lossTerms({ images: batch.images, shape: batch.shape, targets }, 0);
+    // A loader's batch carries its samples' labels beside the soft targets.
+    const t = await trainer.lossTerms({ ...batch, targets }, 0);
     const s = await student.forward(batch.images, batch.shape, { train: true });
     expectWithinBound(t.base, crossEntropyRef(s.logits, CLASSES, targets));
-    await expect(async () => trainer.lossTerms({ images: batch.images, shape: batch.shape, targets: new Float32Array(3) }, 0))
+    await expect(async () => trainer.lossTerms({ ...batch, targets: new Float32Array(3) }, 0))
       .rejects.toMatchObject({ code: 'MDISTILL_SHAPE_MISMATCH' });
+  });
+
+  it('learns against the soft targets, not the labels, when a batch carries both', async () => {
+    const student = tinyModel({}, 1);
+    const trainer = new NativeTrainer(student, null, null, trainerOptions({ kd: 'none' }));
+    // Each row sums to 1: 0.6 on class (2b + 1) mod C, 0.1 on the others.
+    const targets = Float32Array.from({ length: 4 * CLASSES }, (_, i) => (i % CLASSES === (2 * Math.floor(i / CLASSES) + 1) % CLASSES ? 0.6 : 0.1));
+    const otherLabels = batch.labels.map((l) => (l + 1) % CLASSES);
+    const withLabels = await trainer.lossTerms({ ...batch, targets }, 0);
+    const withOtherLabels = await trainer.lossTerms({ ...batch, labels: otherLabels, targets }, 0);
+    const labelsOnly = await trainer.lossTerms(batch, 0);
+    expect(withOtherLabels.base).toBe(withLabels.base);
+    expect(withOtherLabels.correct).toBe(withLabels.correct);
+    expect(withLabels.base).not.toBe(labelsOnly.base);
   });
 });
 

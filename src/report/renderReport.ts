@@ -2,7 +2,7 @@
 import path from 'node:path';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
-import type { EvalResult } from './records.js';
+import type { EvalResult } from '../log/records.js';
 import type { RunDir } from './readRunLog.js';
 import { buildCharts, type ChartDef, type ChartGroup } from './reportCharts.js';
 

@@ -1,5 +1,6 @@
-// One training run of one student: epochs of native steps fed by the data pipeline, per-epoch eval of the student
-// and its EMA, log.jsonl, atomic checkpoints, exact resume, and a clean stop on SIGINT/SIGTERM.
+// One model's training run: epochs of native steps fed by the data pipeline, per-epoch eval of the model and its
+// EMA, log.jsonl, atomic checkpoints, exact resume, and a clean stop on SIGINT/SIGTERM. Several runs (a teacher,
+// a baseline, the student; the ablation's rows) are put together in src/recipes/.
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { TrainConfig } from '../config/schema.js';
@@ -7,17 +8,19 @@ import type { ModelConfig } from '../model/modelConfig.js';
 import { NativeModel } from '../model/nativeModel.js';
 import { loadStateDict, stateDictOf, timmMetadata } from '../model/loadWeights.js';
 import { JsonlWriter } from '../log/jsonlWriter.js';
-import type { EvalResult, LossTerms } from '../log/records.js';
+import type { EvalResult } from '../log/records.js';
 import { Progress } from '../log/progress.js';
 import { readCheckpoint, writeCheckpoint, type CheckpointState } from './checkpoint.js';
+import type { EvalBatchSource, TrainBatchSource } from './dataSources.js';
+import { evaluateModel } from './evaluate.js';
 import { learningRate, scaledLr } from './lrSchedule.js';
-import { NativeTrainer, evaluateBatch } from './nativeTrainer.js';
+import { NativeTrainer, lossTermsOf } from './nativeTrainer.js';
+import { dataParallelOptionsOf, trainerOptionsOf } from './runOptions.js';
 import type { StopSignal } from './stopSignal.js';
-import type { EvalBatchSource, TrainBatchSource } from './batchSource.js';
 import { SINGLE_PROCESS, type DistContext } from '../dist/distContext.js';
 import { translateResume } from '../dist/resumePosition.js';
 
-export interface StageSpec {
+export interface TrainRunSpec {
   /** Short name in progress lines: 'teacher', 'scratch', 'student'. */
   label: string;
   dir: string;
@@ -38,7 +41,7 @@ export interface StageSpec {
   dist?: DistContext;
 }
 
-export interface StageResult {
+export interface TrainRunResult {
   dir: string;
   student: NativeModel;
   ema: NativeModel | null;
@@ -49,45 +52,20 @@ export interface StageResult {
   seconds: number;
 }
 
-/** Top-1/top-5 over `val`; with a sharded val under several processes, the counts are summed over the ranks. */
-export async function evaluateModel(model: NativeModel, val: EvalBatchSource, dist: DistContext = SINGLE_PROCESS): Promise<EvalResult> {
-  let correct1 = 0, correct5 = 0, count = 0, lossSum = 0;
-  for await (const batch of val.batches()) {
-    try {
-      const r = await evaluateBatch(model, batch);
-      correct1 += r.correct1;
-      correct5 += r.correct5;
-      count += r.count;
-      lossSum += r.lossSum;
-    } finally {
-      batch.release();
-    }
-  }
-  if (dist.worldSize > 1 && val.sharded) [correct1, correct5, count, lossSum] = await dist.sum([correct1, correct5, count, lossSum]);
-  if (count === 0) throw new Error('the validation set is empty');
-  return { acc1: (100 * correct1) / count, acc5: (100 * correct5) / count, loss: lossSum / count, samples: count };
-}
-
 function now(): string {
   return new Date().toISOString();
 }
 
-export async function trainStage(spec: StageSpec): Promise<StageResult> {
+export async function trainModel(spec: TrainRunSpec): Promise<TrainRunResult> {
   const { config, train, val, stop } = spec;
   const dist = spec.dist ?? SINGLE_PROCESS;
   const started = Date.now();
   await mkdir(spec.dir, { recursive: true });
-  const kd = spec.teacher ? (config['distillation-type'] as 'none' | 'soft' | 'hard') : 'none';
-  const device = config.device as 'cpu' | 'cuda';
-  const student = new NativeModel(spec.student, { dropPathRate: config['drop-path'], seed: config.seed, device });
-  const ema = config['model-ema'] ? new NativeModel(spec.student, { seed: config.seed, device }) : null;
-  const trainer = new NativeTrainer(student, spec.teacher, ema, {
-    kd, alpha: config['distillation-alpha'], beta: config['distillation-beta'], tau: config['distillation-tau'],
-    wSample: config['w-sample'], wPatch: config['w-patch'], wRand: config['w-rand'], K: config.K,
-    maxPatchNum: config['max-patch-num'], manifoldImpl: config['manifold-impl'] as 'fused' | 'naive', sIds: config['s-id'], tIds: config['t-id'],
-    clipGrad: config['clip-grad'] ?? 0, emaDecay: config['model-ema-decay'], amp: config.amp, seed: config.seed,
-    weightDecay: config['weight-decay'],
-  });
+  const options = trainerOptionsOf(config, spec.teacher !== null);
+  const { kd } = options;
+  const student = new NativeModel(spec.student, { dropPathRate: config['drop-path'], seed: config.seed, device: config.device });
+  const ema = config['model-ema'] ? new NativeModel(spec.student, { seed: config.seed, device: config.device }) : null;
+  const trainer = new NativeTrainer(student, spec.teacher, ema, options);
   const metadata = timmMetadata(spec.student);
   const stepsPerEpoch = train.batchesPerEpoch;
   const schedule = {
@@ -115,7 +93,7 @@ export async function trainStage(spec: StageSpec): Promise<StageResult> {
     trainer.resetEma();
   }
   // Rank 0's weights (and EMA) reach every rank; from here on each step averages the gradients.
-  if (dist.group) await trainer.attachProcessGroup(dist.group, { globalSampleManifold: config['global-sample-manifold'], bucketMb: config['bucket-cap-mb'] });
+  if (dist.group) await trainer.attachProcessGroup(dist.group, dataParallelOptionsOf(config));
 
   const logPath = path.join(spec.dir, 'log.jsonl');
   // A fresh run in a reused directory must not mix its records with an earlier run's.
@@ -153,9 +131,8 @@ export async function trainStage(spec: StageSpec): Promise<StageResult> {
           state.batchInEpoch++;
           const elapsed = (Date.now() - windowStart) / 1000;
           const imgPerS = elapsed > 0 ? windowImages / elapsed : 0;
-          const loss: LossTerms = { total: terms.total, base: terms.base, kd: terms.kd, sample: terms.sample, patch: terms.patch, rand: terms.rand };
           if (state.step % config['log-every'] === 0) {
-            await log.append({ kind: 'step', time: now(), epoch, step: state.step, lr, loss, imgPerS });
+            await log.append({ kind: 'step', time: now(), epoch, step: state.step, lr, loss: lossTermsOf(terms), imgPerS });
             windowStart = Date.now();
             windowImages = 0;
           }

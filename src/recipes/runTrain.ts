@@ -1,83 +1,23 @@
 // `mdistill train`: resolves the teacher (a weights file, or one trained first and reused on the next run),
 // optionally trains a from-scratch baseline, distils the student, and prints the comparison table.
-import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { TrainConfig } from '../config/schema.js';
-import { checkLayerPairs, configToYaml } from '../config/resolveConfig.js';
-import { resolveModel, type ModelConfig } from '../model/modelConfig.js';
-import { NativeModel } from '../model/nativeModel.js';
-import { loadWeightsFile } from '../model/loadWeights.js';
+import { configToYaml } from '../config/resolveConfig.js';
+import type { NativeModel } from '../model/nativeModel.js';
 import { JsonlWriter } from '../log/jsonlWriter.js';
 import type { EvalResult } from '../log/records.js';
-import { writeReport } from '../log/report.js';
-import { evaluateModel, trainStage, type StageResult } from './trainStage.js';
-import { openDataSources, type DataSources } from './dataSources.js';
-import { StopSignal } from './stopSignal.js';
+import { writeReport } from '../report/report.js';
+import { openDataSources, type DataSources } from '../train/dataSources.js';
+import { evaluateModel } from '../train/evaluate.js';
+import { StopSignal } from '../train/stopSignal.js';
+import { trainModel, type TrainRunResult } from '../train/trainRun.js';
 import { SINGLE_PROCESS, type DistContext } from '../dist/distContext.js';
+import { modelFor, resolveTeacher } from './runModels.js';
 
 export interface TrainOutcome {
   exitCode: number;
   rows: { name: string; acc1: number; acc5: number }[];
-}
-
-export function modelFor(name: string, overrides: Record<string, unknown>, config: TrainConfig, data: DataSources): ModelConfig {
-  return resolveModel(name, {
-    ...(overrides as Partial<ModelConfig>),
-    imgSize: config['input-size'],
-    inChans: data.channels,
-    numClasses: data.classes.length,
-  });
-}
-
-function teacherDone(dir: string, epochs: number): boolean {
-  const stateFile = path.join(dir, 'checkpoint-last', 'state.json');
-  if (!existsSync(stateFile) || !existsSync(path.join(dir, 'checkpoint-best', 'model.safetensors'))) return false;
-  try {
-    const state = JSON.parse(readFileSync(stateFile, 'utf8')) as { epoch: number };
-    return state.epoch >= epochs;
-  } catch {
-    return false;
-  }
-}
-
-/** The teacher of a run: none, a weights file, or `<output-dir>/teacher` trained first (reused once complete). */
-export async function resolveTeacher(config: TrainConfig, data: DataSources, stop: StopSignal, log: (m: string) => void, dist: DistContext = SINGLE_PROCESS): Promise<{ teacher: NativeModel | null; result?: StageResult }> {
-  if (config['distillation-type'] === 'none') return { teacher: null };
-  const teacherConfig = modelFor(config['teacher-model'], config['teacher-overrides'], config, data);
-  checkLayerPairs(config, modelFor(config.model, config['model-overrides'], config, data).depth, teacherConfig.depth);
-  const teacherPath = config['teacher-path'];
-  if (teacherPath === null) {
-    throw new Error(`distillation-type '${config['distillation-type']}' needs a teacher: --teacher-path <timm safetensors>, ` +
-      `or --teacher-path train --teacher-epochs N to train one first (or --distillation-type none)`);
-  }
-  if (teacherPath !== 'train') {
-    const teacher = new NativeModel(teacherConfig, { device: config.device as 'cpu' | 'cuda' });
-    await loadWeightsFile(teacher, teacherPath);
-    return { teacher };
-  }
-  const dir = path.join(config['output-dir'], 'teacher');
-  const best = path.join(dir, 'checkpoint-best', 'model.safetensors');
-  if (teacherDone(dir, config['teacher-epochs'])) {
-    log(`reusing the teacher trained earlier: ${best}`);
-    const teacher = new NativeModel(teacherConfig, { device: config.device as 'cpu' | 'cuda' });
-    await loadWeightsFile(teacher, best);
-    return { teacher };
-  }
-  if (config['teacher-epochs'] < 1) throw new Error(`--teacher-path train needs --teacher-epochs >= 1`);
-  const teacherRun: TrainConfig = {
-    ...config, epochs: config['teacher-epochs'], 'distillation-type': 'none', model: config['teacher-model'],
-    'model-overrides': config['teacher-overrides'],
-  };
-  const resume = existsSync(path.join(dir, 'checkpoint-last', 'state.json')) ? path.join(dir, 'checkpoint-last') : null;
-  const result = await trainStage({
-    label: 'teacher', dir, config: teacherRun, student: teacherConfig, teacher: null, train: data.train, val: data.val, stop, resume,
-    dist, globalBatch: config['batch-size'] * dist.worldSize,
-  });
-  if (result.stoppedBy) return { teacher: null, result };
-  const teacher = new NativeModel(teacherConfig, { device: config.device as 'cpu' | 'cuda' });
-  await loadWeightsFile(teacher, best);
-  return { teacher, result };
 }
 
 /** Warns loudly when the teacher is near chance on a slice of val: a wrong checkpoint or normalisation. */
@@ -123,14 +63,14 @@ export async function runTrain(config: TrainConfig, dist: DistContext = SINGLE_P
     }
     log?.close();
     if (config['compare-scratch'] && teacher) {
-      const scratch = await trainStage({
+      const scratch = await trainModel({
         label: 'scratch', dir: path.join(outDir, 'scratch'), config: { ...config, 'distillation-type': 'none' }, student: studentConfig,
         teacher: null, train: data.train, val: data.val, stop, dist, globalBatch,
       });
       if (scratch.stoppedBy) return stopped(stop, 'run the same command again (the baseline restarts; the teacher is reused)', dist);
       rows.push(rowOf('student from scratch', scratch));
     }
-    const main = await trainStage({
+    const main = await trainModel({
       label: 'student', dir: outDir, config, student: studentConfig, teacher, train: data.train, val: data.val, stop, resume: config.resume,
       keepLog: true, dist, globalBatch,
     });
@@ -149,7 +89,7 @@ export async function runTrain(config: TrainConfig, dist: DistContext = SINGLE_P
   }
 }
 
-function rowOf(name: string, r: StageResult): TrainOutcome['rows'][number] {
+function rowOf(name: string, r: TrainRunResult): TrainOutcome['rows'][number] {
   const best = r.finalEma && r.final && r.finalEma.acc1 > r.final.acc1 ? r.finalEma : r.final;
   return { name: best === r.finalEma ? `${name} (EMA)` : name, acc1: best?.acc1 ?? NaN, acc5: best?.acc5 ?? NaN };
 }

@@ -2,7 +2,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
-import type { EpochRecord, LogRecord, StepRecord, SummaryRecord, TeacherCheckRecord } from './records.js';
+import type { EpochRecord, LogRecord, StepRecord, SummaryRecord, TeacherCheckRecord } from '../log/records.js';
 
 export type RunLogErrorCode = 'MDISTILL_RUN_NOT_FOUND' | 'MDISTILL_BAD_RUN_LOG' | 'MDISTILL_BAD_RUN_CONFIG';
 

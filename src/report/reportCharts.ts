@@ -1,6 +1,6 @@
 // The report's charts as vega-lite specs, built from a run's log records.
 import type { TopLevelSpec } from 'vega-lite';
-import type { EpochRecord, EvalResult, LossTerms, StepRecord } from './records.js';
+import type { EpochRecord, EvalResult, LossTerms, StepRecord } from '../log/records.js';
 import type { RunLog } from './readRunLog.js';
 
 /** Step charts keep at most this many points so that long runs give a light page. */
