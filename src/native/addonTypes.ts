@@ -17,7 +17,7 @@ export interface RawRuntimeInfo {
   parallelForThreads: number;
   interopThreads: number;
   parallelInfo: string;
-  /** Whether glibc's malloc keeps freed memory in the process (native/napi/malloc_tuning.h): "applied: …" or "skipped: why". */
+  /** Whether glibc's malloc keeps freed memory in the process (native/core/malloc_tuning.h): "applied: …" or "skipped: why". */
   mallocTuning: string;
 }
 
