@@ -1,4 +1,4 @@
-// `mdistill eval`: top-1, top-5 and loss of a checkpoint (or timm safetensors) on a validation split.
+// `mdistill eval`: top-1, top-5 and loss of a checkpoint (timm safetensors, or a .pth) on a validation split.
 import { Command } from 'commander';
 import { architectureOf, loadCheckpointWeights } from '../model/checkpointWeights.js';
 import { NativeModel } from '../model/nativeModel.js';
@@ -12,10 +12,10 @@ import { addConfigFlags, configFromFlags } from './configFlags.js';
 export function registerEvalCommand(program: Command): void {
   const command = program
     .command('eval')
-    .description('evaluate weights (a checkpoint directory or a timm safetensors file) on a validation split')
-    .requiredOption('--weights <path>', 'checkpoint directory (runs/<name>/checkpoint-best) or .safetensors file')
-    .option('--ema', 'with a checkpoint directory: evaluate the EMA weights')
-    .option('--model <preset>', 'architecture when the weights carry no timm_class/kwargs metadata')
+    .description('evaluate weights (a checkpoint directory, a timm safetensors file or a PyTorch .pth) on a validation split')
+    .requiredOption('--weights <path>', 'checkpoint directory (runs/<name>/checkpoint-best), .safetensors file or .pth checkpoint')
+    .option('--ema', 'with a checkpoint directory or a .pth holding model_ema: evaluate the EMA weights')
+    .option('--model <preset>', 'architecture when the weights carry no timm_class/kwargs metadata (a .pth: inferred from its shapes)')
     .option('--json', 'print one JSON object');
   addConfigFlags(command, ['data-set', 'data-path', 'input-size', 'batch-size', 'eval-subset', 'workers', 'threads']);
   command.action(async (opts: { weights: string; ema?: boolean; model?: string; json?: boolean }, cmd: Command) => {

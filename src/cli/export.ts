@@ -12,10 +12,10 @@ export function registerExportCommand(program: Command): void {
   program
     .command('export')
     .description('export a checkpoint as ONNX (opset 17, dynamic batch) and/or timm-ready safetensors')
-    .requiredOption('--weights <path>', 'checkpoint directory (model.safetensors, ema.safetensors) or a .safetensors file')
+    .requiredOption('--weights <path>', 'checkpoint directory (model.safetensors, ema.safetensors), a .safetensors file or a PyTorch .pth')
     .option('--onnx <file>', 'write an ONNX model: input pixel_values [N, C, H, W] float32, output logits')
     .option('--safetensors <file>', 'write the weights with timm names and metadata, without training-only state')
-    .option('--ema', 'export the EMA weights of the checkpoint directory (both outputs)')
+    .option('--ema', "export the EMA weights of the checkpoint directory or the .pth's model_ema (both outputs)")
     .option('--model <preset>', `architecture when the weights carry none (${Object.keys(MODEL_PRESETS).join(', ')})`)
     .option('--fp16', 'store the ONNX weights as float16 (half the size; the graph computes in float32)')
     .option('--class-names <file>', 'class names: a JSON array or one name a line (default: metadata, or classes.json beside the weights)')

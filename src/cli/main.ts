@@ -7,7 +7,9 @@ import { registerInfoCommand } from './info.js';
 import { registerReportCommand } from './report.js';
 import { registerTrainCommand } from './train.js';
 import { registerEvalCommand } from './eval.js';
+import { registerConvertCommand } from './convert.js';
 import { lastListFlagWins } from './configFlags.js';
+import { officialSpellings } from './officialFlags.js';
 import { packageRoot } from '../io/packageRoot.js';
 import path from 'node:path';
 
@@ -28,14 +30,17 @@ export function buildProgram(): Command {
   registerReportCommand(program);
   registerExportCommand(program);
   registerAblateCommand(program);
+  registerConvertCommand(program);
   return program;
 }
 
 /** Runs the CLI and returns the process exit code. */
 export async function runCli(argv: string[]): Promise<number> {
   const program = buildProgram();
+  const command = program.commands.find((c) => c.name() === argv[2]);
+  const known = new Set((command?.options ?? []).map((o) => o.long).filter((f): f is string => f !== undefined));
   try {
-    await program.parseAsync(lastListFlagWins(argv));
+    await program.parseAsync(lastListFlagWins(officialSpellings(argv, known)));
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode;

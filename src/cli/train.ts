@@ -1,27 +1,43 @@
-// `mdistill train`: the distillation trainer. With no arguments it runs the quickstart preset.
+// `mdistill train`: the distillation trainer. With no arguments it runs the quickstart preset; with the official
+// ManifoldKD command line (no --config, --model <a 224 px preset>) it starts from the paper's recipe.
 // Data parallel: `--nproc-per-node N` spawns N local workers; under torchrun or SLURM each process joins the job
 // its launcher's variables describe.
 import { Command } from 'commander';
 import { availableParallelism } from 'node:os';
+import { BASE_CONFIG_HELP, baseConfigFor, QUICKSTART_PRESET } from '../config/baseConfig.js';
 import { resolveConfig } from '../config/resolveConfig.js';
 import { setThreads } from '../native/index.js';
 import { runTrain } from '../recipes/runTrain.js';
 import { addConfigFlags, configFromFlags } from './configFlags.js';
+import { dryRun } from './dryRun.js';
+import { addOfficialFlags, applyDistUrl, officialFlagNotes, type OfficialFlags } from './officialFlags.js';
 import { distEnvFrom } from '../dist/distEnv.js';
 import { connectDist, SINGLE_PROCESS, type DistContext } from '../dist/distContext.js';
 import { launchLocal } from '../dist/launchLocal.js';
 
-export const DEFAULT_TRAIN_PRESET = 'quickstart';
+export const DEFAULT_TRAIN_PRESET = QUICKSTART_PRESET;
 
 export function registerTrainCommand(program: Command): void {
   const command = program
     .command('train')
-    .description(`distil a student from a teacher with fine-grained manifold KD (no arguments: the '${DEFAULT_TRAIN_PRESET}' preset on Fashion-MNIST)`)
-    .option('--config <file|preset>', `YAML config or a preset in configs/ (default: ${DEFAULT_TRAIN_PRESET}); flags override it`);
+    .description(`distil a student from a teacher with fine-grained manifold KD (no arguments: the '${DEFAULT_TRAIN_PRESET}' preset on Fashion-MNIST). ` +
+      `The official ManifoldKD command line (after main.py) is accepted as is; ${BASE_CONFIG_HELP}`)
+    .option('--config <file|preset>', `YAML config or a preset in configs/; flags override it (${BASE_CONFIG_HELP})`)
+    .option('--dry-run', 'print the resolved configuration as YAML (the run\'s config.yaml), check that the paths it names exist, and exit without reading data or weights');
   addConfigFlags(command);
-  command.action(async (opts: { config?: string }, cmd: Command) => {
-    const config = await resolveConfig({ configFile: opts.config ?? DEFAULT_TRAIN_PRESET, flags: configFromFlags(cmd) });
+  addOfficialFlags(command);
+  command.action(async (opts: { config?: string; dryRun?: boolean } & OfficialFlags, cmd: Command) => {
+    const flags = configFromFlags(cmd);
+    const base = baseConfigFor(opts.config, flags.model);
+    const config = await resolveConfig({ configFile: base.preset, flags });
+    applyDistUrl(opts);
     const env = distEnvFrom();
+    const notes = officialFlagNotes(opts, env, config['nproc-per-node']);
+    if (!env || env.rank === 0) for (const note of [base.reason, ...notes]) if (note) process.stderr.write(`note: ${note}\n`);
+    if (opts.dryRun) {
+      dryRun(config);
+      return;
+    }
     if (config['nproc-per-node'] > 1 && !env) {
       const launched = await launchLocal({ nproc: config['nproc-per-node'], argv: process.argv.slice(1) });
       process.exitCode = launched.exitCode;

@@ -5,6 +5,7 @@ import { constants } from 'node:fs';
 import path from 'node:path';
 import { atomicWriteFile } from '../io/atomicWrite.js';
 import { serializeSafetensors, type TensorEntry } from '../io/safetensors.js';
+import type { WeightsFormat } from '../io/weightsFile.js';
 import { architectureOf, loadCheckpointWeights, WeightsError } from '../model/checkpointWeights.js';
 import { toTimm, type ModelConfig } from '../model/modelConfig.js';
 import { assertStateDictFits, timmStateShapes } from '../model/timmStateShapes.js';
@@ -15,12 +16,14 @@ export const IMAGENET_STD = [0.229, 0.224, 0.225];
 export const CLASSES_FILE = 'classes.json';
 
 export interface ExportOptions {
-  /** A checkpoint directory (model.safetensors, ema.safetensors) or a .safetensors file. */
+  /** A checkpoint directory (model.safetensors, ema.safetensors), a .safetensors file or a .pth checkpoint. */
   weights: string;
   /** Export the EMA weights of a checkpoint directory (both outputs). */
   ema?: boolean;
-  /** A preset name from MODEL_PRESETS; needed when the weights carry no timm_class/kwargs. */
+  /** A preset name from MODEL_PRESETS; needed when the weights carry no timm_class/kwargs (a .pth: inferred from shapes). */
   model?: string;
+  /** With `model`, for a .pth of a custom size: ModelConfig fields over the preset (e.g. numHeads). */
+  modelOverrides?: Record<string, unknown>;
   onnx?: string;
   safetensors?: string;
   /** float16 ONNX initializers (the graph still computes in float32). */
@@ -35,6 +38,9 @@ export interface ExportResult {
   config: ModelConfig;
   modelName?: string;
   weightsFile: string;
+  weightsFormat: WeightsFormat;
+  /** A .pth's top-level key that held the weights (null: a bare state dict). */
+  wrapper?: string | null;
   written: { path: string; bytes: number }[];
   /** Tensors left out of the safetensors output because only training uses them. */
   droppedTrainingState: string[];
@@ -137,7 +143,7 @@ export async function exportModel(options: ExportOptions): Promise<ExportResult>
   const outputs = [options.onnx, options.safetensors].filter((o): o is string => o !== undefined);
   await checkOutputs(outputs);
   const weights = await loadCheckpointWeights(options.weights, { ema: options.ema });
-  const { config, name } = architectureOf(weights, options.model);
+  const { config, name } = architectureOf(weights, options.model, options.modelOverrides);
   const { timmClass, kwargs } = toTimm(config);
   const archName = name ?? timmClass;
   const check = assertStateDictFits(config, weights.tensors, weights.file, archName);
@@ -167,7 +173,9 @@ export async function exportModel(options: ExportOptions): Promise<ExportResult>
     // timm's names and order, the exact stored dtype and bits; training-only tensors stay behind.
     const tensors = new Map<string, TensorEntry>();
     for (const key of timmStateShapes(config).keys()) tensors.set(key, weights.tensors.get(key)!);
-    const metadata: Record<string, string> = { ...weights.metadata, timm_class: timmClass, kwargs: weights.metadata.kwargs ?? JSON.stringify(kwargs) };
+    // A .pth has no metadata: it gets ours (format, timm_class, kwargs, and the preset when it is one exactly).
+    const fromPth = weights.format === 'pth' ? { format: 'pt', ...(name !== undefined ? { model: name } : {}) } : {};
+    const metadata: Record<string, string> = { ...fromPth, ...weights.metadata, timm_class: timmClass, kwargs: weights.metadata.kwargs ?? JSON.stringify(kwargs) };
     if (options.classNames !== undefined && classes.names) metadata.class_names = JSON.stringify(classes.names);
     if (options.mean) metadata.mean = JSON.stringify(norm.mean);
     if (options.std) metadata.std = JSON.stringify(norm.std);
@@ -185,5 +193,8 @@ export async function exportModel(options: ExportOptions): Promise<ExportResult>
     for (const w of written) await rm(w.path, { force: true });
     throw err;
   }
-  return { config, modelName: name, weightsFile: weights.file, written, droppedTrainingState: check.trainingOnly, warnings };
+  return {
+    config, modelName: name, weightsFile: weights.file, weightsFormat: weights.format, wrapper: weights.wrapper, written,
+    droppedTrainingState: check.trainingOnly, warnings,
+  };
 }

@@ -1,8 +1,12 @@
-// Resolves `--weights` (a checkpoint directory or a .safetensors file, `--ema`) and the architecture the
-// weights belong to (their `timm_class` + `kwargs` metadata, or `--model <preset>`).
+// Resolves `--weights` (a checkpoint directory, a .safetensors file or a .pth checkpoint, `--ema`) and the
+// architecture the weights belong to (their `timm_class` + `kwargs` metadata, `--model <preset>`, or for a .pth the
+// shapes of its tensors).
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { readSafetensors, type TensorEntry } from '../io/safetensors.js';
+import type { TensorEntry } from '../io/safetensors.js';
+import { readWeightsFile, weightsFormatOf, type WeightsFormat } from '../io/weightsFile.js';
+import { inferArchitectureWith } from './inferArchitecture.js';
+import { stripPrefixes } from './loadWeights.js';
 import { fromTimm, resolveModel, toTimm, type ModelConfig } from './modelConfig.js';
 import { WeightsError } from './weightsError.js';
 
@@ -12,14 +16,17 @@ export const EMA_WEIGHTS_FILE = 'ema.safetensors';
 export { WeightsError };
 
 export interface CheckpointWeights {
-  /** The safetensors file that was read. */
+  /** The weights file that was read. */
   file: string;
   /** The checkpoint directory, or the directory holding the file. */
   dir: string;
-  /** 'model' or 'ema' for a checkpoint directory, 'file' for a plain safetensors file. */
+  /** 'model' or 'ema' for a checkpoint directory (or a .pth with --ema), 'file' for a plain weights file. */
   kind: 'model' | 'ema' | 'file';
+  format: WeightsFormat;
   tensors: Map<string, TensorEntry>;
   metadata: Record<string, string>;
+  /** A .pth's top-level key that held the state dict ('model', 'model_ema', …; null for a bare state dict). */
+  wrapper?: string | null;
 }
 
 /** The safetensors file `--weights` (and `--ema`) point at; the error says what to pass instead. */
@@ -43,15 +50,30 @@ export async function resolveWeightsFile(weights: string, options: { ema?: boole
     return { file, dir: weights, kind: options.ema ? 'ema' : 'model' };
   }
   if (options.ema) {
-    throw new WeightsError('MDISTILL_BAD_ARGUMENT', `--ema needs a checkpoint directory (with ${EMA_WEIGHTS_FILE}), but --weights ${weights} is a single file. Drop --ema, or pass the directory.`);
+    // A .pth training checkpoint may hold its EMA beside the model ('model_ema').
+    if (await weightsFormatOf(weights) === 'pth') return { file: weights, dir: path.dirname(weights), kind: 'ema' };
+    throw new WeightsError('MDISTILL_BAD_ARGUMENT', `--ema needs a checkpoint directory (with ${EMA_WEIGHTS_FILE}) or a .pth holding model_ema, but --weights ${weights} is a single file. Drop --ema, or pass the directory.`);
   }
   return { file: weights, dir: path.dirname(weights), kind: 'file' };
 }
 
 export async function loadCheckpointWeights(weights: string, options: { ema?: boolean } = {}): Promise<CheckpointWeights> {
   const where = await resolveWeightsFile(weights, options);
-  const { tensors, metadata } = await readSafetensors(where.file);
-  return { ...where, tensors, metadata };
+  // --ema on a single file: the EMA inside a .pth (a directory's EMA is its own file).
+  const read = await readWeightsFile(where.file, { ema: where.kind === 'ema' && where.file === weights });
+  // The official code strips DataParallel's 'module.' from .pth state dicts; so does this, once, for every consumer.
+  const tensors = read.format === 'pth' ? withoutPrefixes(read.tensors, read.file) : read.tensors;
+  return { ...where, format: read.format, tensors, metadata: read.metadata, wrapper: read.wrapper };
+}
+
+function withoutPrefixes(tensors: Map<string, TensorEntry>, file: string): Map<string, TensorEntry> {
+  const out = new Map<string, TensorEntry>();
+  for (const [raw, t] of tensors) {
+    const name = stripPrefixes(raw);
+    if (out.has(name)) throw new WeightsError('MDISTILL_BAD_WEIGHTS', `${file}: '${raw}' names '${name}' a second time once prefixes are stripped`);
+    out.set(name, t);
+  }
+  return out;
 }
 
 /** timm's `global_pool` changes the head's input without changing any weight, so the state-dict check cannot see it. */
@@ -68,11 +90,14 @@ function rejectPooling(kwargsJson: string, file: string): void {
 }
 
 /**
- * The architecture of the weights: from their metadata, from `--model <preset>`, or both when they agree.
+ * The architecture of the weights: from their metadata, from `--model <preset>`, or both when they agree; a .pth
+ * (no metadata) from its tensor shapes, with --model supplying what shapes cannot tell.
  * Returns the preset name too when one is known (from --model or the metadata's `model` key).
  */
-export function architectureOf(weights: Pick<CheckpointWeights, 'file' | 'metadata'>, modelName?: string): { config: ModelConfig; name?: string } {
+export function architectureOf(weights: Pick<CheckpointWeights, 'file' | 'metadata'> & Partial<Pick<CheckpointWeights, 'format' | 'tensors'>>, modelName?: string,
+  overrides: Partial<ModelConfig> = {}): { config: ModelConfig; name?: string } {
   const { timm_class: timmClass, kwargs } = weights.metadata;
+  if (weights.format === 'pth' && weights.tensors && timmClass === undefined) return inferArchitectureWith(weights.tensors, weights.file, modelName, overrides);
   const fromMetadata = timmClass !== undefined && kwargs !== undefined ? fromTimm(timmClass, kwargs, `${weights.file} metadata`) : undefined;
   if (kwargs !== undefined) rejectPooling(kwargs, weights.file);
   const fromPreset = modelName === undefined ? undefined : resolveModel(modelName);

@@ -1,6 +1,7 @@
 // Weights in and out of a NativeModel as safetensors with timm's names: a strict diff report, `module.`/`model.`
 // prefixes stripped, pos_embed resampled to the model's grid, any float dtype converted to float32.
 import { readSafetensors, toFloat32, writeSafetensors, type TensorEntry } from '../io/safetensors.js';
+import { readWeightsFile } from '../io/weightsFile.js';
 import { resamplePosEmbed } from '../native/index.js';
 import { fromTimm, toTimm, type ModelConfig } from './modelConfig.js';
 import { WeightsError, type LoadReport } from './weightsError.js';
@@ -86,9 +87,9 @@ export function loadStateDict(model: NativeModel, tensors: Map<string, TensorEnt
   return report;
 }
 
-/** Reads a safetensors file into the model (see loadStateDict). */
+/** Reads a weights file (safetensors or a .pth checkpoint) into the model (see loadStateDict). */
 export async function loadWeightsFile(model: NativeModel, file: string, options: Omit<LoadOptions, 'source'> = {}): Promise<LoadReport> {
-  const { tensors } = await readSafetensors(file);
+  const { tensors } = await readWeightsFile(file);
   return loadStateDict(model, tensors, { ...options, source: file });
 }
 

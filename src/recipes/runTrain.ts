@@ -11,6 +11,7 @@ import { writeReport } from '../report/report.js';
 import { openDataSources, type DataSources } from '../train/dataSources.js';
 import { evaluateModel } from '../train/evaluate.js';
 import { StopSignal } from '../train/stopSignal.js';
+import { assertResumable } from '../train/checkpoint.js';
 import { trainModel, type TrainRunResult } from '../train/trainRun.js';
 import { SINGLE_PROCESS, type DistContext } from '../dist/distContext.js';
 import { modelFor, resolveTeacher } from './runModels.js';
@@ -37,6 +38,8 @@ async function checkTeacher(teacher: NativeModel, config: TrainConfig, data: Dat
 /** Under several processes (`dist`), every rank runs this; only rank 0 writes files and prints. */
 export async function runTrain(config: TrainConfig, dist: DistContext = SINGLE_PROCESS): Promise<TrainOutcome> {
   const outDir = config['output-dir'];
+  // Before any data or model work: what cannot run at all.
+  if (config.resume) await assertResumable(config.resume);
   await mkdir(outDir, { recursive: true });
   if (dist.isMain) await writeFile(path.join(outDir, 'config.yaml'), configToYaml(config));
   const stop = new StopSignal(dist.isMain ? undefined : () => undefined).install();

@@ -2,10 +2,11 @@
 // state.json (epoch, step, sampler position, config). Each is written whole into a temp directory and swapped
 // into place (io/atomicWrite.ts), so a crash never leaves a torn checkpoint.
 import { readFile, writeFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { atomicWriteDir, completeDir } from '../io/atomicWrite.js';
 import { readSafetensors, serializeSafetensors, type TensorEntry } from '../io/safetensors.js';
+import { weightsFormatOf } from '../io/weightsFile.js';
 
 export interface CheckpointState {
   /** Epoch to run next. */
@@ -40,7 +41,24 @@ export async function writeCheckpoint(dir: string, ckpt: Checkpoint): Promise<vo
   });
 }
 
+/** Why a weights file (not a checkpoint directory) cannot be resumed, and what to pass instead. */
+async function notResumable(file: string): Promise<string> {
+  if (await weightsFormatOf(file) === 'pth') {
+    return `${file}: a PyTorch checkpoint cannot be resumed here: its optimizer and lr-scheduler state belong to the official ` +
+      "PyTorch code (timm's AdamW over parameter indices, a per-epoch schedule), not to mdistill's trainer. To keep training from " +
+      `its weights, pass --finetune ${file} instead (with the same classes the head is kept; the schedule starts over).`;
+  }
+  return `${file}: a weights file holds no optimizer or schedule state, so it cannot be resumed; --resume takes a run's ` +
+    `checkpoint-last/ (or checkpoint-best/) directory. To start training from these weights, pass --finetune ${file}.`;
+}
+
+/** Throws, saying what to pass instead, when `--resume` names a weights file rather than a checkpoint directory. */
+export async function assertResumable(dir: string): Promise<void> {
+  if (existsSync(dir) && statSync(dir).isFile()) throw new Error(await notResumable(dir));
+}
+
 export async function readCheckpoint(dir: string): Promise<Checkpoint> {
+  await assertResumable(dir);
   const from = completeDir(dir, 'state.json');
   if (!from) throw new Error(`${dir}: not a checkpoint directory (no state.json). Pass a run's checkpoint-last/ or checkpoint-best/.`);
   let state: CheckpointState;
