@@ -67,7 +67,14 @@ export function loadStateDict(model: NativeModel, tensors: Map<string, TensorEnt
     let data = toFloat32(entry, rawName);
     if (name === 'pos_embed' && !sameShape(shape, expected) && shape.length === 3 && shape[0] === 1 && shape[2] === expected[2]) {
       // Weights trained at another image size: resample the patch grid as timm does on load.
-      const resized = resamplePosEmbed(data, shape, model.grid, model.numPrefixTokens);
+      let resized;
+      try {
+        resized = resamplePosEmbed(data, shape, model.grid, model.numPrefixTokens);
+      } catch {
+        // Not a grid with this model's prefix tokens (another architecture): a plain shape mismatch.
+        report.mismatched.push({ name, checkpoint: entry.shape, model: expected });
+        continue;
+      }
       report.resized.push({ name, from: shape, to: resized.shape });
       shape = resized.shape;
       data = resized.data;

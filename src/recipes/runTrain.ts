@@ -39,6 +39,7 @@ async function checkTeacher(teacher: NativeModel, config: TrainConfig, data: Dat
 export async function runTrain(config: TrainConfig, dist: DistContext = SINGLE_PROCESS): Promise<TrainOutcome> {
   const outDir = config['output-dir'];
   // Before any data or model work: what cannot run at all.
+  if (config.resume && config.finetune) throw new Error(`--finetune ${config.finetune} with --resume ${config.resume}: a resumed run already has its weights; drop --finetune`);
   if (config.resume) await assertResumable(config.resume);
   await mkdir(outDir, { recursive: true });
   if (dist.isMain) await writeFile(path.join(outDir, 'config.yaml'), configToYaml(config));
@@ -75,7 +76,7 @@ export async function runTrain(config: TrainConfig, dist: DistContext = SINGLE_P
     }
     const main = await trainModel({
       label: 'student', dir: outDir, config, student: studentConfig, teacher, train: data.train, val: data.val, stop, resume: config.resume,
-      keepLog: true, dist, globalBatch,
+      init: config.finetune, keepLog: true, dist, globalBatch,
     });
     if (main.stoppedBy) {
       return stopped(stop, `mdistill train --config ${path.join(outDir, 'config.yaml')} --resume ${path.join(outDir, 'checkpoint-last')}`, dist);

@@ -42,7 +42,8 @@ export function trainerOptionsOf(config: TrainConfig, withTeacher = true): Train
     kd: withTeacher ? config['distillation-type'] : 'none',
     alpha: config['distillation-alpha'], beta: config['distillation-beta'], tau: config['distillation-tau'],
     wSample: config['w-sample'], wPatch: config['w-patch'], wRand: config['w-rand'], K: config.K, maxPatchNum: config['max-patch-num'],
-    manifoldImpl: config['manifold-impl'], sIds: config['s-id'], tIds: config['t-id'],
+    // Without a teacher there are no layer pairs: a student shallower than --s-id (a fine-tune without KD) still trains.
+    manifoldImpl: config['manifold-impl'], sIds: withTeacher ? config['s-id'] : [], tIds: withTeacher ? config['t-id'] : [],
     clipGrad: config['clip-grad'] ?? 0, emaDecay: config['model-ema-decay'], amp: config.amp, seed: config.seed,
     weightDecay: config['weight-decay'],
   };

@@ -7,6 +7,7 @@ import type { TrainConfig } from '../config/schema.js';
 import type { ModelConfig } from '../model/modelConfig.js';
 import { NativeModel } from '../model/nativeModel.js';
 import { loadStateDict, stateDictOf, timmMetadata } from '../model/loadWeights.js';
+import { describeFinetune, loadFinetuneWeights } from '../model/finetuneWeights.js';
 import { JsonlWriter } from '../log/jsonlWriter.js';
 import type { EvalResult } from '../log/records.js';
 import { Progress } from '../log/progress.js';
@@ -33,6 +34,8 @@ export interface TrainRunSpec {
   stop: StopSignal;
   /** A checkpoint directory to continue from exactly. */
   resume?: string | null;
+  /** Weights to start the student from, for transfer (--finetune): a checkpoint directory, .safetensors or .pth. */
+  init?: string | null;
   /** Keep an existing log.jsonl on a fresh start (the caller already started it); by default a fresh start empties it. */
   keepLog?: boolean;
   /** Global batch (batch-size × world size), for the lr scaling. */
@@ -89,8 +92,13 @@ export async function trainModel(spec: TrainRunSpec): Promise<TrainRunResult> {
     const moved = translateResume(ckpt.state, { worldSize: dist.worldSize, batchSize: config['batch-size'], stepsPerEpoch });
     if (moved.note && dist.isMain) process.stderr.write(`${spec.label}: ${moved.note}\n`);
     state = { ...state, step: moved.step, batchInEpoch: moved.batchInEpoch, worldSize: dist.worldSize };
-  } else if (ema) {
-    trainer.resetEma();
+  } else {
+    if (spec.init) {
+      const loaded = await loadFinetuneWeights(student, spec.init);
+      if (dist.isMain) process.stderr.write(`${spec.label}: --finetune: ${describeFinetune(loaded)}\n`);
+    }
+    // The EMA starts from the student's starting weights (fine-tuned or fresh).
+    if (ema) trainer.resetEma();
   }
   // Rank 0's weights (and EMA) reach every rank; from here on each step averages the gradients.
   if (dist.group) await trainer.attachProcessGroup(dist.group, dataParallelOptionsOf(config));

@@ -18,6 +18,17 @@ describe('config', () => {
     expect(c['w-patch']).toBe(4);
   });
 
+  it('loads the fine-tuning preset: DeiT\'s AdamW transfer recipe for CIFAR at 224 px, without a teacher', async () => {
+    const c = await resolveConfig({ configFile: 'finetune-cifar', flags: { finetune: 'manifold_kd_deit_76.4.pth' } });
+    expect(c).toMatchObject({
+      model: 'deit_tiny_patch16_224', 'data-set': 'CIFAR10', 'input-size': 224, 'distillation-type': 'none', finetune: 'manifold_kd_deit_76.4.pth',
+      epochs: 1000, 'batch-size': 96, lr: 5e-6, 'warmup-epochs': 5, 'warmup-lr': 1e-6, 'weight-decay': 0.05, 'drop-path': 0.1,
+      mixup: 0.8, cutmix: 1.0, smoothing: 0.1, reprob: 0, 'repeated-aug': true, aa: 'rand-m9-mstd0.5-inc1',
+    });
+    // The schedule decays: the floor is below the scaled lr (7.5e-6 at DeiT's global batch of 768).
+    expect(c['min-lr']).toBeLessThan((c.lr * 768) / 512);
+  });
+
   it('lets flags override the file', async () => {
     const c = await resolveConfig({ configFile: yamlFile('epochs: 3\nlr: 0.001\n'), flags: { epochs: 7 } });
     expect(c.epochs).toBe(7);
