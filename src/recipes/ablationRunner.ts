@@ -9,6 +9,7 @@ import { configToYaml } from '../config/resolveConfig.js';
 import { atomicWriteFile } from '../io/atomicWrite.js';
 import type { NativeModel } from '../model/nativeModel.js';
 import { openDataSources, type DataSources } from '../train/dataSources.js';
+import { writeReport } from '../report/report.js';
 import { evaluateModel } from '../train/evaluate.js';
 import { StopSignal } from '../train/stopSignal.js';
 import { trainModel } from '../train/trainRun.js';
@@ -59,7 +60,10 @@ export async function runAblation(options: AblationOptions): Promise<{ exitCode:
   const publish = async () => {
     result.rows = specs.map((s) => summarizeRow(s, config, runs.get(s.id) ?? []));
     result.totalSeconds = (Date.now() - started) / 1000;
-    return writeAblation(outDir, result);
+    const written = await writeAblation(outDir, result);
+    // report.html: top-1 per epoch of the teacher and every row's runs on one chart, and their final table.
+    await writeReport(outDir);
+    return written;
   };
   const stop = new StopSignal().install();
   /** The one way out on a signal: the table of what finished, marked as stopped, then what to do next. */

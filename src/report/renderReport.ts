@@ -1,10 +1,13 @@
-// Renders a run as one self-contained HTML page: inline CSS, inline SVG charts (vega, headless), no scripts.
+// Renders a run as one self-contained HTML page: inline CSS, inline SVG charts (vega, headless), no scripts; with
+// the runs it holds (teacher/, scratch/) compared on one chart and one table. renderComparison makes the page that
+// compares any runs. Epochs are 1-based on the page, as the trainer prints them ("epoch 1/3").
 import path from 'node:path';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import type { EvalResult } from '../log/records.js';
 import type { RunDir } from './readRunLog.js';
-import { buildCharts, type ChartDef, type ChartGroup } from './reportCharts.js';
+import { comparisonRow, labelOf, type ComparedRun } from './compareRuns.js';
+import { buildCharts, comparisonChart, type ChartDef, type ChartGroup } from './reportCharts.js';
 
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -64,15 +67,15 @@ function summaryRows(run: RunDir): TableRow[] {
   ]);
   rows.push([
     'Progress',
-    `${epochs.length} epoch record(s)${lastEpoch ? `, last epoch ${lastEpoch.epoch}` : ''}; ${steps.length} step record(s)${
+    `${epochs.length} epoch record(s)${lastEpoch ? `, last epoch ${lastEpoch.epoch + 1}` : ''}; ${steps.length} step record(s)${
       steps.length ? `, last step ${steps[steps.length - 1].step}` : ''
     }`,
   ]);
   if (summary) {
-    rows.push(['Best eval top-1', `${fixed(summary.best.acc1, 2)}% at epoch ${summary.best.epoch}`]);
+    rows.push(['Best eval top-1', `${fixed(summary.best.acc1, 2)}% at epoch ${summary.best.epoch + 1}`]);
   } else {
     const best = epochs.filter((e) => e.eval).reduce<(typeof epochs)[number] | undefined>((b, e) => (!b || e.eval!.acc1 > b.eval!.acc1 ? e : b), undefined);
-    rows.push(['Best eval top-1', best ? `${fixed(best.eval!.acc1, 2)}% at epoch ${best.epoch}` : NONE, best ? 'from the epoch records' : undefined]);
+    rows.push(['Best eval top-1', best ? `${fixed(best.eval!.acc1, 2)}% at epoch ${best.epoch + 1}` : NONE, best ? 'from the epoch records' : undefined]);
   }
   rows.push(['Final eval', evalText(summary?.final.eval ?? lastEval), summary || !lastEval ? undefined : 'last evaluated epoch']);
   rows.push(['Final EMA eval', evalText(summary?.final.evalEma ?? lastEma), summary || !lastEma ? undefined : 'last evaluated epoch']);
@@ -87,7 +90,7 @@ function summaryRows(run: RunDir): TableRow[] {
     const sum = epochs.reduce((acc, e) => acc + e.seconds, 0);
     rows.push(['Wall time', epochs.length ? formatDuration(sum) : NONE, epochs.length ? 'sum of the finished epochs' : undefined]);
   }
-  if (lastEpoch) rows.push(['Throughput', `${sig(lastEpoch.imgPerS)} images/s`, `epoch ${lastEpoch.epoch}`]);
+  if (lastEpoch) rows.push(['Throughput', `${sig(lastEpoch.imgPerS)} images/s`, `epoch ${lastEpoch.epoch + 1}`]);
   const first = run.log.records[0];
   const last = run.log.records[run.log.records.length - 1];
   rows.push(['Logged', `${first.time} … ${last.time}`]);
@@ -112,11 +115,63 @@ async function chartHtml(chart: ChartDef): Promise<string> {
   return `<figure ${attrs}>${caption}${svg}</figure>`;
 }
 
-const GROUP_TITLES: Record<ChartGroup, string> = {
+const GROUP_TITLES: Record<Exclude<ChartGroup, 'comparison'>, string> = {
   loss: 'Loss terms per step',
   schedule: 'Learning rate and throughput',
   accuracy: 'Accuracy and loss per epoch',
 };
+
+function percent(r: EvalResult | undefined, key: 'acc1' | 'acc5'): string {
+  return r ? `${fixed(r[key], 2)}%` : NONE;
+}
+
+/** The chart and the final table of several runs. */
+async function comparisonSection(runs: ComparedRun[], chart: ChartDef): Promise<string> {
+  const head = ['run', 'evaluated epochs', 'final top-1', 'final top-5', 'final EMA top-1', 'best top-1 (epoch)', 'wall time', 'status'];
+  const body = runs.map(comparisonRow).map((r) => [
+    `<th scope="row">${escapeHtml(r.label)}</th>`,
+    String(r.epochs), percent(r.final, 'acc1'), percent(r.final, 'acc5'), percent(r.finalEma, 'acc1'),
+    r.best ? `${fixed(r.best.acc1, 2)}% (${r.best.epoch})` : NONE,
+    r.seconds === undefined ? NONE : formatDuration(r.seconds),
+    r.finished ? 'finished' : 'running or interrupted',
+  ].map((cell, i) => (i === 0 ? cell : `<td>${escapeHtml(cell)}</td>`)).join(''));
+  return `<section id="comparison">
+<h2>Runs compared</h2>
+<div class="charts">
+${await chartHtml(chart)}
+</div>
+<table class="comparison">
+<thead><tr>${head.map((h) => `<th scope="col">${escapeHtml(h)}</th>`).join('')}</tr></thead>
+<tbody>
+${body.map((cells) => `<tr>${cells}</tr>`).join('\n')}
+</tbody>
+</table>
+<p class="note">Directories: ${runs.map((c) => `${escapeHtml(c.label)}: <code>${escapeHtml(path.resolve(c.run.dir))}</code>`).join('; ')}</p>
+</section>`;
+}
+
+function page(o: { title: string; heading: string; sub: string; warnings: string[]; body: string }): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="mdistill report">
+<title>${escapeHtml(o.title)}</title>
+<style>${STYLE}</style>
+</head>
+<body>
+<header>
+<h1>${o.heading}</h1>
+<p class="sub">${escapeHtml(o.sub)}</p>
+</header>
+${o.warnings.length ? `<div class="warnings" role="note"><ul>${o.warnings.map((w) => `<li>${escapeHtml(w)}</li>`).join('')}</ul></div>` : ''}
+${o.body}
+</body>
+</html>
+`;
+}
 
 const STYLE = `
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 2rem auto; max-width: 1200px; padding: 0 1rem; color: #222; }
@@ -133,11 +188,18 @@ figure.chart figcaption { font-weight: 600; font-size: 0.95rem; margin-bottom: 0
 p.no-data { color: #888; font-style: italic; min-width: 18rem; }
 .warnings { background: #fff6e0; border: 1px solid #f0d48a; padding: 0.5rem 1rem; border-radius: 4px; }
 pre.config { background: #f7f7f7; padding: 0.8rem; overflow-x: auto; font-size: 0.85rem; }
+table.comparison { border-collapse: collapse; margin-top: 1rem; }
+table.comparison th, table.comparison td { text-align: left; padding: 0.3rem 0.8rem; border-bottom: 1px solid #eee; }
+table.comparison td { font-variant-numeric: tabular-nums; }
 `;
 
 export interface RenderOptions {
   /** Shown in the header; defaults to now. */
   generatedAt?: Date;
+  /** Other runs to compare this one with (the quickstart's teacher and scratch runs). */
+  compare?: ComparedRun[];
+  /** More to show at the top (e.g. a sub-run left out of the comparison). */
+  warnings?: string[];
 }
 
 export interface RenderedReport {
@@ -151,42 +213,46 @@ export async function renderReport(run: RunDir, options: RenderOptions = {}): Pr
   const charts = buildCharts(run.log);
   const name = path.basename(path.resolve(run.dir));
   const generatedAt = (options.generatedAt ?? new Date()).toISOString();
-  const warnings = [...run.log.warnings];
+  const warnings = [...run.log.warnings, ...(options.warnings ?? [])];
   if (run.log.teacher?.warning) warnings.push(`teacher check: ${run.log.teacher.warning}`);
 
+  let comparison = '';
+  if (options.compare?.length) {
+    const runs = [...options.compare, { label: labelOf(name, run.config.value, 'main'), run }];
+    const chart = comparisonChart(runs.map((c) => ({ label: c.label, epochs: c.run.log.epochs })));
+    charts.unshift(chart);
+    comparison = await comparisonSection(runs, chart);
+  }
   const groups: string[] = [];
-  for (const group of Object.keys(GROUP_TITLES) as ChartGroup[]) {
+  for (const group of Object.keys(GROUP_TITLES) as (keyof typeof GROUP_TITLES)[]) {
     const figures = await Promise.all(charts.filter((c) => c.group === group).map(chartHtml));
     groups.push(`<section class="chart-group" id="charts-${group}">\n<h2>${escapeHtml(GROUP_TITLES[group])}</h2>\n<div class="charts">\n${figures.join('\n')}\n</div>\n</section>`);
   }
-
-  const html = `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="generator" content="mdistill report">
-<title>mdistill run ${escapeHtml(name)}</title>
-<style>${STYLE}</style>
-</head>
-<body>
-<header>
-<h1>mdistill run <code>${escapeHtml(name)}</code></h1>
-<p class="sub">${escapeHtml(path.resolve(run.dir))} · report generated ${escapeHtml(generatedAt)}</p>
-</header>
-${warnings.length ? `<div class="warnings" role="note"><ul>${warnings.map((w) => `<li>${escapeHtml(w)}</li>`).join('')}</ul></div>` : ''}
-<section id="summary">
+  const body = `<section id="summary">
 <h2>Summary</h2>
 ${tableHtml(summaryRows(run))}
 </section>
+${comparison}
 ${groups.join('\n')}
 <section id="config">
 <h2>Configuration <span class="note">(${escapeHtml(path.basename(run.configPath))})</span></h2>
 <pre class="config">${escapeHtml(run.config.text)}</pre>
-</section>
-</body>
-</html>
-`;
+</section>`;
+  const html = page({
+    title: `mdistill run ${name}`, heading: `mdistill run <code>${escapeHtml(name)}</code>`,
+    sub: `${path.resolve(run.dir)} · report generated ${generatedAt}`, warnings, body,
+  });
   return { html, charts, warnings };
+}
+
+/** A page comparing runs (`mdistill report a b c`, an ablation's directory). */
+export async function renderComparison(runs: ComparedRun[], options: { title: string; warnings?: string[]; generatedAt?: Date }): Promise<RenderedReport> {
+  const generatedAt = (options.generatedAt ?? new Date()).toISOString();
+  const warnings = [...(options.warnings ?? []), ...runs.flatMap((c) => c.run.log.warnings)];
+  const chart = comparisonChart(runs.map((c) => ({ label: c.label, epochs: c.run.log.epochs })));
+  const html = page({
+    title: `mdistill: ${options.title}`, heading: `mdistill: ${escapeHtml(options.title)}`,
+    sub: `${runs.length} runs · report generated ${generatedAt}`, warnings, body: await comparisonSection(runs, chart),
+  });
+  return { html, charts: [chart], warnings };
 }

@@ -6,7 +6,7 @@ import type { RunLog } from './readRunLog.js';
 /** Step charts keep at most this many points so that long runs give a light page. */
 export const MAX_CHART_POINTS = 2000;
 
-export type ChartGroup = 'loss' | 'schedule' | 'accuracy';
+export type ChartGroup = 'loss' | 'schedule' | 'accuracy' | 'comparison';
 
 export interface ChartDef {
   /** Stable id, used as the figure's data-chart attribute. */
@@ -59,10 +59,15 @@ function lineSpec(options: {
   values: Row[];
   x: { field: string; title: string };
   y: { title: string };
-  series?: { domain: string[] };
+  /** The series in legend order; `palette` colours them from a categorical scheme instead of SERIES_COLORS. */
+  series?: { domain: string[]; palette?: boolean };
   size: { width: number; height: number };
 }): TopLevelSpec {
   const { values, x, y, series, size } = options;
+  const scheme = (series?.domain.length ?? 0) > 10 ? ('tableau20' as const) : ('tableau10' as const);
+  const colorScale = series?.palette
+    ? { domain: series.domain, scheme }
+    : { domain: series?.domain, range: series?.domain.map((d) => SERIES_COLORS[d] ?? '#54a24b') };
   const points = series ? values.length / Math.max(1, new Set(values.map((v) => v.series)).size) : values.length;
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
@@ -74,7 +79,7 @@ function lineSpec(options: {
       x: { field: x.field, type: 'quantitative', title: x.title, axis: { tickMinStep: 1 } },
       y: { field: 'value', type: 'quantitative', title: y.title, scale: { zero: false } },
       ...(series
-        ? { color: { field: 'series', type: 'nominal', title: null, scale: { domain: series.domain, range: series.domain.map((d) => SERIES_COLORS[d] ?? '#54a24b') }, legend: { orient: 'bottom' } } }
+        ? { color: { field: 'series', type: 'nominal', title: null, scale: colorScale, legend: { orient: 'bottom', columns: series.palette ? 2 : undefined, labelLimit: 0 } } }
         : {}),
     },
     config: { font: 'sans-serif', view: { stroke: '#ddd' }, axis: { labelFontSize: 10, titleFontSize: 11 } },
@@ -126,7 +131,8 @@ function epochChart(
   for (const s of series) {
     const rows = epochs.flatMap((e) => {
       const v = s.value(e);
-      return v === undefined ? [] : [{ epoch: e.epoch, value: v, series: s.name }];
+      // Epochs are 1-based on the page, as the trainer prints them ("epoch 1/3"); the log counts from 0.
+      return v === undefined ? [] : [{ epoch: e.epoch + 1, value: v, series: s.name }];
     });
     if (rows.length > 0) present.push(s.name);
     values.push(...rows);
@@ -197,4 +203,28 @@ export function buildCharts(log: RunLog): ChartDef[] {
     ),
   );
   return charts;
+}
+
+export interface RunSeries {
+  label: string;
+  epochs: readonly EpochRecord[];
+}
+
+/** Eval top-1 per epoch of several runs on one chart (teacher, scratch and student; the ablation's rows). */
+export function comparisonChart(runs: readonly RunSeries[]): ChartDef {
+  const values: Row[] = [];
+  const present: string[] = [];
+  for (const run of runs) {
+    const rows = run.epochs.flatMap((e) => (e.eval ? [{ epoch: e.epoch + 1, value: e.eval.acc1, series: run.label }] : []));
+    if (rows.length) present.push(run.label);
+    values.push(...rows);
+  }
+  const base = { id: 'compare-acc1', group: 'comparison' as const, title: 'Top-1 accuracy per epoch, every run' };
+  if (values.length === 0) return { ...base, spec: null, points: 0, series: 0, empty: 'No run has an evaluated epoch yet.' };
+  return {
+    ...base,
+    spec: lineSpec({ values, x: { field: 'epoch', title: 'epoch' }, y: { title: 'eval top-1 accuracy (%)' }, series: { domain: present, palette: true }, size: { width: 640, height: 260 } }),
+    points: values.length,
+    series: present.length,
+  };
 }

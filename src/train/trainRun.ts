@@ -1,9 +1,10 @@
 // One model's training run: epochs of native steps fed by the data pipeline, per-epoch eval of the model and its
 // EMA, log.jsonl, atomic checkpoints, exact resume, and a clean stop on SIGINT/SIGTERM. Several runs (a teacher,
 // a baseline, the student; the ablation's rows) are put together in src/recipes/.
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { TrainConfig } from '../config/schema.js';
+import { configToYaml } from '../config/resolveConfig.js';
 import type { ModelConfig } from '../model/modelConfig.js';
 import { NativeModel } from '../model/nativeModel.js';
 import { loadStateDict, stateDictOf, timmMetadata } from '../model/loadWeights.js';
@@ -64,6 +65,8 @@ export async function trainModel(spec: TrainRunSpec): Promise<TrainRunResult> {
   const dist = spec.dist ?? SINGLE_PROCESS;
   const started = Date.now();
   await mkdir(spec.dir, { recursive: true });
+  // Every run directory says how it was made (the teacher/ and scratch/ runs too, which the report compares).
+  if (dist.isMain) await writeFile(path.join(spec.dir, 'config.yaml'), configToYaml(config));
   const options = trainerOptionsOf(config, spec.teacher !== null);
   const { kd } = options;
   const student = new NativeModel(spec.student, { dropPathRate: config['drop-path'], seed: config.seed, device: config.device });

@@ -97,5 +97,10 @@ describe('mdistill ablate', () => {
     expect(kdConfig).toMatch(/^w-rand: 0$/m);
     expect(kdConfig).toMatch(/^w-patch: 4$/m);
     expect(existsSync(path.join(out, 'teacher', 'checkpoint-best', 'model.safetensors'))).toBe(true);
+    // report.html compares the teacher and the 12 runs: top-1 per (1-based) epoch on one chart, and their final table.
+    const report = await readFile(path.join(out, 'report.html'), 'utf8');
+    expect(report).toMatch(/data-chart="compare-acc1" data-points="13" data-series="13"/);
+    for (const row of json.rows) for (const run of row.runs) expect(report).toContain(`<tr><th scope="row">${row.id}-seed${run.seed}</th><td>1</td><td>${run.acc1.toFixed(2)}%</td>`);
+    expect(report).toContain('<tr><th scope="row">teacher (deit_small_patch16_224)</th>');
   });
 });

@@ -45,6 +45,21 @@ describe('mdistill report', () => {
     expect(err.join('\n')).toContain('[MDISTILL_RUN_NOT_FOUND]');
   });
 
+  it('compares any run directories on one page (mdistill report a b c)', async () => {
+    const a = makeSyntheticRun({ epochs: 2, shift: 1 }).dir;
+    const b = makeSyntheticRun({ epochs: 3, shift: -2 }).dir;
+    const c = makeSyntheticRun({ epochs: 1, finished: false }).dir;
+    const out = path.join(a, 'compared.html');
+    const { out: stdout } = capture();
+    expect(await runCli(['node', 'mdistill', 'report', a, b, c, '--out', out])).toBe(0);
+    expect(stdout.join('\n')).toMatch(/^wrote .*compared\.html \(\d+ KiB, 1 charts, 3 runs compared\)$/);
+    const html = readFileSync(out, 'utf8');
+    for (const dir of [a, b, c]) expect(html).toContain(`<tr><th scope="row">${path.basename(dir)}</th>`);
+    expect(html).toContain('running or interrupted');
+    // a: 2 epochs + b: 3 + c: 1, one line each.
+    expect(html).toMatch(/data-chart="compare-acc1" data-points="6" data-series="3"/);
+  });
+
   it('requires the run directory argument', async () => {
     const { err } = capture();
     expect(await runCli(['node', 'mdistill', 'report'])).not.toBe(0);

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { writeReport } from '../../src/report/report.js';
 import { MAX_CHART_POINTS } from '../../src/report/reportCharts.js';
-import { makeSyntheticRun, syntheticRecords } from './syntheticRun.js';
+import { makeQuickstartRun, makeSyntheticRun, syntheticRecords } from './syntheticRun.js';
 import { figures } from './chartMarks.js';
 
 const ALL_CHARTS = ['loss-total', 'loss-base', 'loss-kd', 'loss-sample', 'loss-patch', 'loss-rand', 'lr', 'throughput', 'acc1', 'acc5', 'epoch-loss'];
@@ -41,7 +41,40 @@ describe('run report', () => {
     // The marks carry the logged values: the last epoch's EMA top-5 is there.
     const lastEpoch = records.filter((r) => r.kind === 'epoch').at(-1)!;
     expect(lastEpoch.kind === 'epoch' && lastEpoch.evalEma?.acc5).toBe(94.25);
-    expect(figs.get('acc5')!.html).toContain('epoch: 2; top-5 accuracy (%): 94.25; series: eval EMA');
+    // Epochs are 1-based, as the trainer prints them: the last of 3 epochs is epoch 3.
+    expect(figs.get('acc5')!.html).toContain('epoch: 3; top-5 accuracy (%): 94.25; series: eval EMA');
+    expect(figs.get('acc1')!.html).not.toContain('epoch: 0;');
+  });
+
+  it('compares the runs a run directory holds (teacher, scratch, the student) on one chart and one table', async () => {
+    const { dir } = makeQuickstartRun({ epochs: 3, stepsPerEpoch: 8, logEvery: 4 });
+    const result = await writeReport(dir);
+    expect(result.compared).toBe(3);
+    expect(result.charts.drawn).toEqual(['compare-acc1', ...ALL_CHARTS]);
+    const html = readFileSync(result.path, 'utf8');
+    const f = figures(html).get('compare-acc1')!;
+    expect({ series: f.series, points: f.points, lines: f.lines, vertices: f.lineVertices, symbols: f.symbols }).toEqual({ series: 3, points: 9, lines: 3, vertices: 9, symbols: 9 });
+    // One line per run, epochs 1-based, each run's own values: the teacher (shift 8) ends at 93, the scratch run at 81.
+    expect(f.html).toContain('epoch: 1; eval top-1 accuracy (%): 63; series: teacher (deit_small_patch16_224)');
+    expect(f.html).toContain('epoch: 3; eval top-1 accuracy (%): 81; series: student from scratch');
+    expect(f.html).toContain('epoch: 3; eval top-1 accuracy (%): 87; series: student, soft KD + manifold');
+    expect(f.html).not.toContain('epoch: 0;');
+    const rows = [...html.matchAll(/<tr><th scope="row">([^<]+)<\/th><td>(\d+)<\/td><td>([^<]+)<\/td>/g)].map((m) => [m[1], m[2], m[3]]);
+    expect(rows).toEqual([
+      ['teacher (deit_small_patch16_224)', '3', '93.00%'],
+      ['student from scratch', '3', '81.00%'],
+      ['student, soft KD + manifold', '3', '87.00%'],
+    ]);
+    expect(html).toContain('<td>87.00% (3)</td>'); // best top-1 of the student (model or EMA) and its epoch, 1-based
+  });
+
+  it('gives a directory of runs without a log of its own (an ablation) the comparison alone', async () => {
+    const { dir } = makeQuickstartRun({ epochs: 2, stepsPerEpoch: 4, logEvery: 2 });
+    const ablation = path.dirname(path.join(dir, 'teacher'));
+    rmSync(path.join(ablation, 'log.jsonl'));
+    const result = await writeReport(ablation);
+    expect(result).toMatchObject({ compared: 2, charts: { drawn: ['compare-acc1'], empty: [] } });
+    expect(figures(readFileSync(result.path, 'utf8')).get('compare-acc1')!.series).toBe(2);
   });
 
   it('is self-contained and escapes the config and log text', async () => {
@@ -59,7 +92,7 @@ describe('run report', () => {
     const ids = [...html.matchAll(/\sid="([^"]+)"/g)].map((m) => m[1]);
     expect(new Set(ids).size).toBe(ids.length);
     // The summary table has the final results.
-    expect(html).toMatch(/Best eval top-1<\/th><td>85\.00% at epoch 2/);
+    expect(html).toMatch(/Best eval top-1<\/th><td>85\.00% at epoch 3/);
     expect(html).toMatch(/Teacher check<\/th><td>top-1 91\.20%/);
     expect(html).toMatch(/Bad samples<\/th><td>2</);
     expect(html).toMatch(/Wall time<\/th><td>1m 03s/);

@@ -1,5 +1,5 @@
 // Builds a realistic run directory (config.yaml + log.jsonl) in a temp dir for the report tests.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { JsonlWriter } from '../../src/log/jsonlWriter.js';
@@ -14,6 +14,10 @@ export interface SyntheticRunOptions {
   /** Evaluate every epoch (eval + EMA). */
   evaluate?: boolean;
   config?: string;
+  /** Write into this directory (created) instead of a fresh temp dir: e.g. the teacher/ of another run. */
+  dir?: string;
+  /** Added to every eval accuracy, so that compared runs differ. */
+  shift?: number;
 }
 
 export const HOSTILE_CONFIG = `# resolved configuration
@@ -80,8 +84,8 @@ export function syntheticRecords(o: SyntheticRunOptions = {}): LogRecord[] {
         imgPerS: 480 + 20 * Math.cos(step / 50) + 3 * Math.sin(step * 1.3),
       });
     }
-    const ev = evaluate ? evalAt(epoch, epochs, 0) : undefined;
-    const ema = evaluate ? evalAt(epoch, epochs, -1.5) : undefined;
+    const ev = evaluate ? evalAt(epoch, epochs, o.shift ?? 0) : undefined;
+    const ema = evaluate ? evalAt(epoch, epochs, (o.shift ?? 0) - 1.5) : undefined;
     if (ev && ev.acc1 > best.acc1) best = { epoch, acc1: ev.acc1 };
     lastEval = ev ?? lastEval;
     lastEma = ema ?? lastEma;
@@ -112,7 +116,8 @@ export function syntheticRecords(o: SyntheticRunOptions = {}): LogRecord[] {
 
 /** Writes config.yaml and log.jsonl (through the trainer's JsonlWriter) into a fresh temp dir. */
 export function makeSyntheticRun(o: SyntheticRunOptions = {}): { dir: string; records: LogRecord[] } {
-  const dir = mkdtempSync(path.join(tmpdir(), 'mdistill-run-'));
+  const dir = o.dir ?? mkdtempSync(path.join(tmpdir(), 'mdistill-run-'));
+  mkdirSync(dir, { recursive: true });
   writeFileSync(path.join(dir, 'config.yaml'), o.config ?? HOSTILE_CONFIG);
   const records = syntheticRecords(o);
   const writer = new JsonlWriter(path.join(dir, 'log.jsonl'));
@@ -122,4 +127,12 @@ export function makeSyntheticRun(o: SyntheticRunOptions = {}): { dir: string; re
     writer.close();
   }
   return { dir, records };
+}
+
+/** A quickstart-shaped run: the distilled student's run directory holding teacher/ and scratch/ runs of their own. */
+export function makeQuickstartRun(o: SyntheticRunOptions = {}): { dir: string } {
+  const { dir } = makeSyntheticRun({ ...o, config: 'model: deit_tiny_patch16_224\ndistillation-type: soft\n', shift: 2 });
+  makeSyntheticRun({ ...o, dir: path.join(dir, 'teacher'), config: 'model: deit_small_patch16_224\ndistillation-type: none\n', shift: 8 });
+  makeSyntheticRun({ ...o, dir: path.join(dir, 'scratch'), config: 'model: deit_tiny_patch16_224\ndistillation-type: none\n', shift: -4 });
+  return { dir };
 }
