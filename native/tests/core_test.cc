@@ -18,9 +18,11 @@
 #include <malloc.h>
 #endif
 
+#include "core/device.h"
 #include "core/error.h"
 #include "core/malloc_tuning.h"
 #include "loss/standalone_manifold_loss.h"
+#include "model/layers.h"
 #include "model/model.h"
 #include "tests/json_value.h"
 #include "tests/safetensors_file.h"
@@ -231,6 +233,45 @@ void CheckDistillStep() {
              " relative, first parameter moved by " + Num(moved));
 }
 
+// ---- (d) device specs, and the step's keyed randomness on the models' device (the CPU here, each GPU elsewhere).
+
+// The error ParseDevice throws for `spec`, or "" when it accepts it.
+std::string DeviceError(const std::string& spec) {
+  try {
+    ParseDevice(spec, "--device");
+    return "";
+  } catch (const Error& e) {
+    return std::string(e.code()) + ": " + e.what();
+  }
+}
+
+void CheckDeviceSpecs() {
+  const bool cpuOk = ParseDevice("cpu", "--device") == at::Device(at::kCPU);
+  bool malformedRefused = true;
+  for (const char* bad : {"gpu", "cpu0", "cuda:", "cuda:x", "cuda0", "cuda:-1", "cuda:1:2", ""}) {
+    const std::string e = DeviceError(bad);
+    malformedRefused = malformedRefused && e.rfind("MDISTILL_BAD_ARGUMENT: --device '" + std::string(bad) + "' is not a device", 0) == 0;
+  }
+  const int gpus = at::hasCUDA() ? static_cast<int>(at::getNumGPUs()) : 0;
+  const std::string past = DeviceError("cuda:" + std::to_string(gpus));
+  const bool pastRefused = gpus == 0 ? past.find("this libtorch has no CUDA") != std::string::npos
+                                     : past.find("this process sees " + std::to_string(gpus) + " CUDA device(s)") != std::string::npos;
+  Report(cpuOk && malformedRefused && pastRefused, "device specs",
+         "cpu accepted, 8 malformed specs refused, cuda:" + std::to_string(gpus) + " refused: " + past);
+}
+
+// Drop-path masks drawn on `device` after seeding its default generator: the same seed gives the same mask.
+void CheckStepGenerators(at::Device device) {
+  const at::Tensor x = at::ones({256, 3, 4}, at::TensorOptions().device(device));
+  auto draw = [&](uint64_t seed) {
+    SeedDefaultGenerators(device, seed);
+    return model::DropPath(x, 0.5, /*train=*/true).to(at::kCPU);
+  };
+  const at::Tensor a = draw(7), b = draw(7), c = draw(8);
+  const bool ok = a.equal(b) && !a.equal(c) && a.eq(0).any().item<bool>() && a.ne(0).any().item<bool>();
+  Report(ok, "step generators " + device.str(), "a drop-path mask repeats under the same seed and changes with another");
+}
+
 // Whether a block of `bytes` is mmapped (glibc's default threshold) or taken from the heap (the tuned 32 MiB one).
 const char* WhereMallocPutsIt(size_t bytes) {
 #if defined(__GLIBC__) && __GLIBC_PREREQ(2, 33)
@@ -288,6 +329,9 @@ int main(int argc, char** argv) {
   for (size_t i = 0; i < cases.size(); ++i) {
     guarded(("manifold fused = naive (float64) " + cases[i].name).c_str(), [&] { CheckFusedAgainstNaive(cases[i], 11 + i); });
   }
+  guarded("device specs", CheckDeviceSpecs);
+  guarded("step generators cpu", [] { CheckStepGenerators(at::Device(at::kCPU)); });
+  if (at::hasCUDA()) guarded("step generators cuda", [] { CheckStepGenerators(at::Device(at::kCUDA, 0)); });
   guarded("distill step", CheckDistillStep);
   guarded("malloc tuning after a step", CheckMallocTuningAfterStep);
   std::printf("%s: %d check(s) failed\n", failures == 0 ? "passed" : "FAILED", failures);
