@@ -7,7 +7,6 @@
 
 #include <chrono>
 #include <cmath>
-#include <mutex>
 #include <sstream>
 
 #include "core/device.h"
