@@ -9,11 +9,12 @@
 # Checks: (a) the CUDA kernels' test program against its CPU reference, paper shapes included; (b) forward parity,
 # device against CPU and timm, on the shared fixtures; (c) the fused loss against the naive one on the device;
 # (d) one fp32 training step, device against CPU; (e) 20 bf16-autocast steps; (f) bench step paper224 at batch 128,
-# fp32 and --amp, against the PyTorch peer eager and compiled; (g) bench loss on the device, fused against naive;
+# --amp against the PyTorch peer eager and compiled, then fp32 against the eager peer; (g) bench loss on the device, fused against naive;
 # (h) the GPU memory peak of the (f) steps and of the (g) losses.
 # Env: MDISTILL_GPU_CHECK_BUDGET (seconds for everything: 540, the dry run 1800), MDISTILL_GPU_CHECK_WORK (unpack here),
 #      MDISTILL_CUDA_ARCH (default: the GPU's compute capability), PYTHON (default python3), MDISTILL_GPU_CHECK_KEEP=1
-#      (the dry run keeps its unpacked tree and build).
+#      (the dry run keeps its unpacked tree and build), MDISTILL_GPU_CHECK_RESULTS (copy every check's output and log
+#      there too).
 set -uo pipefail
 start=$(date +%s)
 script_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -89,6 +90,10 @@ EOF
   arch="${MDISTILL_CUDA_ARCH:-$("$python" -c 'import torch; c = torch.cuda.get_device_capability(0); print(f"{c[0]}{c[1]}")' 2>/dev/null ||
     nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null | head -1 | tr -d '. ')}"
   torch_prefix="$("$python" -c 'import torch.utils; print(torch.utils.cmake_prefix_path)' 2>/dev/null)"
+  if [ -z "$arch" ] || [ -z "$torch_prefix" ]; then
+    echo "{\"ok\":false,\"error\":\"no CUDA GPU or no PyTorch: $python could not give the GPU's compute capability ('$arch') and torch's cmake prefix ('$torch_prefix'); see $res/env.err\"}"
+    exit 1
+  fi
   device=cuda
 else
   echo "{\"mode\":\"dry-run\",\"cpus\":$jobs}" > "$res/env.json"
@@ -136,12 +141,11 @@ if [ "$built" = 1 ]; then
   run e_amp_steps 120 node "$repo/scripts/gpu/checks.mjs" amp --device "$device"
   if [ "$mode" = gpu ]; then
     export MDISTILL_PEER_PYTHON="$(command -v "$python")"
-    for precision in fp32 amp; do
-      amp_flag=()
-      [ "$precision" = amp ] && amp_flag=(--amp)
-      run "f_bench_step_$precision" 240 node "$repo/bench/step.mjs" --config paper224 --device cuda --batch 128 \
-        --warmup 3 --steps 10 --rounds 1 --peer-compile "${amp_flag[@]}"
-    done
+    # bf16 first, against the peer eager and compiled (the goals' figures); then fp32 against the eager peer.
+    run f_bench_step_amp 270 node "$repo/bench/step.mjs" --config paper224 --device cuda --batch 128 \
+      --warmup 3 --steps 10 --rounds 1 --amp --peer-compile
+    run f_bench_step_fp32 150 node "$repo/bench/step.mjs" --config paper224 --device cuda --batch 128 \
+      --warmup 3 --steps 10 --rounds 1
   else
     skip f_bench_step_fp32 "needs a GPU"
     skip f_bench_step_amp "needs a GPU"
@@ -190,6 +194,9 @@ for name in names:
     if rc in (124, 137):
         entry["error"] = "timed out"
     entry["ok"] = bool(got and got.get("ok") is True and rc == 0)
+    if mode == "gpu" and got and got.get("skipped"):
+        entry["ok"] = False
+        entry["error"] = "the GPU check saw no CUDA device"
     if not entry["ok"]:
         entry["stderr_tail"] = tail(base + ".err", 30)
     checks[name] = entry
@@ -204,13 +211,16 @@ checks["h_gpu_memory_peak_mb"] = {"step_paper224_b128": peaks,
 env = last_json(os.path.join(res, "env.json")) or {"error": tail(os.path.join(res, "env.err"))}
 env["node"] = tail(os.path.join(res, "node_version.txt")).strip()
 ran = [c for n, c in checks.items() if n in names and c.get("ok") is not None]
-print(json.dumps({"mode": mode, "archive": os.path.basename(archive), "elapsed_s": elapsed, "env": env,
-                  "ok": all(c["ok"] for c in ran) and bool(ran), "checks": checks}))
+ok = all(c["ok"] for c in ran) and bool(ran)
+print(json.dumps({"mode": mode, "archive": os.path.basename(archive), "elapsed_s": elapsed, "env": env, "ok": ok,
+                  "checks": checks}))
+sys.exit(0 if ok else 1)
 EOF
   "$python" "$work/assemble.py" "$res" "$mode" $(( $(date +%s) - start )) "$archive"
 }
 assemble
 status=$?
+if [ -n "${MDISTILL_GPU_CHECK_RESULTS:-}" ]; then mkdir -p "$MDISTILL_GPU_CHECK_RESULTS" && cp -r "$res"/. "$MDISTILL_GPU_CHECK_RESULTS"/; fi
 # The dry run's unpacked tree and build (hundreds of MB) go; the results and logs stay.
 if [ "$mode" = dry-run ] && [ "${MDISTILL_GPU_CHECK_KEEP:-0}" != 1 ]; then rm -rf "$top" "$work/build-cuda"; fi
 say "done; results and logs in $res"
