@@ -21,6 +21,7 @@
 #include "core/device.h"
 #include "core/error.h"
 #include "core/malloc_tuning.h"
+#include "core/torch_compat.h"
 #include "loss/standalone_manifold_loss.h"
 #include "model/layers.h"
 #include "model/model.h"
@@ -260,6 +261,28 @@ void CheckDeviceSpecs() {
          "cpu accepted, 8 malformed specs refused, cuda:" + std::to_string(gpus) + " refused: " + past);
 }
 
+// --amp's autocast is per device type (torch_compat.h over both libtorch APIs): turning on CUDA's leaves the CPU's
+// alone, and each keeps its own dtype. The state is thread-local flags, so this runs without a GPU.
+void CheckAutocastPerDevice() {
+  const bool cpuBefore = compat::AutocastEnabled(at::kCPU), cudaBefore = compat::AutocastEnabled(at::kCUDA);
+  const at::ScalarType cpuDtype = compat::AutocastDtype(at::kCPU), cudaDtype = compat::AutocastDtype(at::kCUDA);
+  compat::SetAutocastEnabled(at::kCUDA, true);
+  compat::SetAutocastDtype(at::kCUDA, at::kBFloat16);
+  const bool cudaOnly = compat::AutocastEnabled(at::kCUDA) && !compat::AutocastEnabled(at::kCPU);
+  compat::SetAutocastEnabled(at::kCUDA, false);
+  compat::SetAutocastEnabled(at::kCPU, true);
+  compat::SetAutocastDtype(at::kCPU, at::kBFloat16);  // the only CPU autocast dtype 1.13 accepts
+  compat::SetAutocastDtype(at::kCUDA, at::kHalf);
+  const bool cpuOnly = compat::AutocastEnabled(at::kCPU) && !compat::AutocastEnabled(at::kCUDA);
+  const bool dtypes = compat::AutocastDtype(at::kCPU) == at::kBFloat16 && compat::AutocastDtype(at::kCUDA) == at::kHalf;
+  compat::SetAutocastEnabled(at::kCPU, cpuBefore);
+  compat::SetAutocastEnabled(at::kCUDA, cudaBefore);
+  compat::SetAutocastDtype(at::kCPU, cpuDtype);
+  compat::SetAutocastDtype(at::kCUDA, cudaDtype);
+  Report(!cpuBefore && !cudaBefore && cudaOnly && cpuOnly && dtypes, "autocast per device type",
+         "CUDA's on leaves the CPU's off and the reverse; dtypes kept apart (libtorch " TORCH_VERSION ")");
+}
+
 // Drop-path masks drawn on `device` after seeding its default generator: the same seed gives the same mask.
 void CheckStepGenerators(at::Device device) {
   const at::Tensor x = at::ones({256, 3, 4}, at::TensorOptions().device(device));
@@ -330,6 +353,7 @@ int main(int argc, char** argv) {
     guarded(("manifold fused = naive (float64) " + cases[i].name).c_str(), [&] { CheckFusedAgainstNaive(cases[i], 11 + i); });
   }
   guarded("device specs", CheckDeviceSpecs);
+  guarded("autocast per device type", CheckAutocastPerDevice);
   guarded("step generators cpu", [] { CheckStepGenerators(at::Device(at::kCPU)); });
   if (at::hasCUDA()) guarded("step generators cuda", [] { CheckStepGenerators(at::Device(at::kCUDA, 0)); });
   guarded("distill step", CheckDistillStep);
