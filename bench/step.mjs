@@ -4,13 +4,15 @@
 // machine may be shared); the ratio is taken per round, then the median over rounds. Also reports the achieved
 // GFLOP/s (FLOPs counted analytically) against a measured square-GEMM peak of this machine.
 //   npm run bench -- step [--config small|paper224] [--batch N] [--no-peer] [--warmup N] [--steps N] [--rounds N]
-//                         [--threads N] [--gemm-size N]
+//                         [--threads N] [--gemm-size N] [--device cpu|cuda] [--amp] [--peer-compile]
+// --device cuda runs both on the GPU (no GEMM peak then; gpu_peak_mb is the caching allocator's peak of our step);
+// --amp runs both under bf16 autocast; --peer-compile adds the peer under torch.compile to each round (ratio_compile).
 // The GEMM peak is the best of short square-GEMM runs before and after each config (on a shared machine the best
 // one is the closest to what the cores can do); the fractions are the achieved GFLOP/s over it.
 import { MODEL_PRESETS, resolveModel } from '../dist/model/modelConfig.js';
 import { NativeModel } from '../dist/model/nativeModel.js';
 import { NativeTrainer } from '../dist/train/nativeTrainer.js';
-import { gemmBenchmark, runtimeInfo, setThreads } from '../dist/native/index.js';
+import { deviceMemory, gemmBenchmark, runtimeInfo, setThreads } from '../dist/native/index.js';
 import { median, parseFlags, runPeer, timeReps } from './common.mjs';
 
 // The peer's CONFIGS (torch_step.py), in our model configs.
@@ -30,7 +32,7 @@ const CONFIGS = {
 // The peer's loss: kd + 4·patch + 0.1·sample + 0.2·rand + 0·CE, K = 192; AdamW lr 5e-4, wd 0.05; no EMA, no drop-path.
 const LOSS = {
   kd: 'soft', alpha: 1, beta: 1, tau: 1, wPatch: 4, wSample: 0.1, wRand: 0.2, K: 192, maxPatchNum: 0, manifoldImpl: 'fused', weightDecay: 0.05,
-  emaDecay: 0, amp: false,
+  emaDecay: 0,
 };
 const LR = 5e-4;
 
@@ -49,6 +51,10 @@ const warmup = positive('warmup', 2, 0);
 const steps = positive('steps', 5);
 const rounds = positive('rounds', 2);
 const gemmSize = positive('gemm-size', 1024);
+const device = flags.device ?? 'cpu';
+if (!['cpu', 'cuda'].includes(device)) throw new Error(`--device must be cpu or cuda, got ${device}`);
+const amp = flags.amp === true;
+const onGpu = device === 'cuda';
 
 /** The middle value, or the mean of the two middle ones (common.mjs's median takes the upper one). */
 function midMedian(xs) {
@@ -103,6 +109,7 @@ function randomInput(n) {
 }
 
 async function gemmPeak() {
+  if (onGpu) return NaN;  // the CPU's GEMM peak says nothing of a GPU step
   let best = 0;
   for (let i = 0; i < 3; i++) best = Math.max(best, (await gemmBenchmark(gemmSize, 0.3)).gflops);
   return best;
@@ -111,9 +118,10 @@ async function gemmPeak() {
 async function benchConfig(name, threads) {
   const spec = CONFIGS[name];
   const batch = positive('batch', spec.batch);
-  const student = new NativeModel(spec.student, { seed: 0 });
-  const teacher = new NativeModel(spec.teacher, { seed: 1 });
-  const trainer = new NativeTrainer(student, teacher, null, { ...LOSS, sIds: spec.sIds, tIds: spec.tIds, clipGrad: 0, seed: 0 });
+  const student = new NativeModel(spec.student, { seed: 0, device });
+  const teacher = new NativeModel(spec.teacher, { seed: 1, device });
+  const trainer = new NativeTrainer(student, teacher, null, { ...LOSS, amp, sIds: spec.sIds, tIds: spec.tIds, clipGrad: 0, seed: 0 });
+  if (onGpu) deviceMemory(device, true);
   const c = spec.student;
   const shape = [batch, c.inChans, c.imgSize, c.imgSize];
   const images = randomInput(shape.reduce((a, b) => a * b, 1));
@@ -123,6 +131,9 @@ async function benchConfig(name, threads) {
   const phaseLog = [];
   const oursRounds = [];
   const peerRounds = [];
+  const compiledRounds = [];
+  const peerArgs = ['--config', name, '--batch', String(batch), '--warmup', String(warmup), '--steps', String(steps),
+    '--threads', String(threads), '--device', device, ...(amp ? ['--amp'] : [])];
   for (let r = 0; r < rounds; r++) {
     const times = await timeReps(async () => {
       const terms = await trainer.step({ images, shape, labels }, LR, stepIndex++);
@@ -130,25 +141,27 @@ async function benchConfig(name, threads) {
       if (terms.phases) phaseLog.push(terms.phases);
     }, { warmup: r === 0 ? warmup : Math.min(warmup, 1), reps: steps });
     oursRounds.push(median(times));
-    if (flags.peer) {
-      peerRounds.push(runPeer(['--config', name, '--batch', String(batch), '--warmup', String(warmup), '--steps', String(steps),
-        '--threads', String(threads)]));
-    }
+    if (flags.peer) peerRounds.push(runPeer(peerArgs));
+    if (flags.peer && flags['peer-compile']) compiledRounds.push(runPeer([...peerArgs, '--compile']));
   }
   const peakGflops = Math.max(peakBefore, await gemmPeak());
   const oursS = midMedian(oursRounds);
   const flops = stepFlops(spec, batch);
   const gflops = flops.total / oursS / 1e9;
   const entry = {
-    config: name, batch, warmup, steps, rounds,
+    config: name, batch, device, amp, warmup, steps, rounds,
     step_s_median: +oursS.toFixed(4),
     img_per_s: +(batch / oursS).toFixed(2),
     step_gflop: +(flops.total / 1e9).toFixed(2),
     gflops: +gflops.toFixed(1),
-    peak_fraction: +(gflops / peakGflops).toFixed(3),
     step_s_per_round: oursRounds.map((s) => +s.toFixed(4)),
-    gemm_peak_gflops: +peakGflops.toFixed(1),
   };
+  if (onGpu) {
+    entry.gpu_peak_mb = +(deviceMemory(device).peakBytes / 2 ** 20).toFixed(1);
+  } else {
+    entry.peak_fraction = +(gflops / peakGflops).toFixed(3);
+    entry.gemm_peak_gflops = +peakGflops.toFixed(1);
+  }
   if (phaseLog.length) {
     // The native step's own phase split (seconds, median over the timed steps).
     const keys = Object.keys(phaseLog[0]);
@@ -159,10 +172,15 @@ async function benchConfig(name, threads) {
     entry.peer_step_s_median = peerS;
     entry.peer_img_per_s = +(batch / peerS).toFixed(2);
     entry.peer_gflops = +(flops.total / peerS / 1e9).toFixed(1);
-    entry.peer_peak_fraction = +(flops.total / peerS / 1e9 / peakGflops).toFixed(3);
+    if (!onGpu) entry.peer_peak_fraction = +(flops.total / peerS / 1e9 / peakGflops).toFixed(3);
     entry.ratio_per_round = oursRounds.map((s, i) => +(peerRounds[i].step_s_median / s).toFixed(3));
     entry.ratio = +midMedian(entry.ratio_per_round).toFixed(3);
     entry.peer_torch = peerRounds[0].torch;
+  }
+  if (compiledRounds.length) {
+    entry.peer_compile_step_s_median = midMedian(compiledRounds.map((p) => p.step_s_median));
+    entry.ratio_compile_per_round = oursRounds.map((s, i) => +(compiledRounds[i].step_s_median / s).toFixed(3));
+    entry.ratio_compile = +midMedian(entry.ratio_compile_per_round).toFixed(3);
   }
   return entry;
 }

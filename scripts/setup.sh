@@ -29,6 +29,9 @@ else
   echo "[setup] apt packages already present"
 fi
 
+# Debian 13's libtorch-dev 2.x headers for scripts/check-libtorch.sh, unpacked into .cache/ (never installed).
+bash scripts/check-libtorch.sh --fetch-only
+
 # onnxruntime-node's install step downloads CUDA files; its CPU binaries ship inside the package.
 export ONNXRUNTIME_NODE_INSTALL=skip
 export ONNXRUNTIME_NODE_INSTALL_CUDA=skip

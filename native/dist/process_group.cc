@@ -71,7 +71,7 @@ ProcessGroup::ProcessGroup(const GroupOptions& options) : options_(options) {
     throw Error(codes::kDistributed, msg.str());
   }
   try {
-    if (options_.cuda) {
+    if (options_.device.is_cuda()) {
 #ifdef MDISTILL_HAVE_NCCL
       auto o = c10d::ProcessGroupNCCL::Options::create();
       o->timeout = options_.timeout;
@@ -135,10 +135,14 @@ c10::intrusive_ptr<c10d::Work> ProcessGroup::AllReduceSumAsync(at::Tensor& tenso
   }
 }
 
+// NCCL reduces device memory only: host tensors (metrics, eval counts) take a round trip through this process's GPU.
+bool ProcessGroup::NeedsDeviceCopy(const at::Tensor& tensor) const {
+  return options_.device.is_cuda() && tensor.device() != options_.device;
+}
+
 void ProcessGroup::AllReduceSum(at::Tensor& tensor) {
-  // NCCL reduces device memory only: host tensors (metrics, eval counts) take a round trip.
-  if (options_.cuda && !tensor.is_cuda()) {
-    at::Tensor onDevice = tensor.to(at::kCUDA);
+  if (NeedsDeviceCopy(tensor)) {
+    at::Tensor onDevice = tensor.to(options_.device);
     Wait(AllReduceSumAsync(onDevice), "all-reduce");
     tensor.copy_(onDevice.cpu());
     return;
@@ -147,7 +151,7 @@ void ProcessGroup::AllReduceSum(at::Tensor& tensor) {
 }
 
 at::Tensor ProcessGroup::AllGather(const at::Tensor& tensor) {
-  at::Tensor input = options_.cuda && !tensor.is_cuda() ? tensor.to(at::kCUDA) : tensor.contiguous();
+  at::Tensor input = NeedsDeviceCopy(tensor) ? tensor.to(options_.device).contiguous() : tensor.contiguous();
   std::vector<std::vector<at::Tensor>> outputs(1);
   for (int i = 0; i < options_.worldSize; ++i) outputs[0].push_back(at::empty_like(input));
   std::vector<at::Tensor> inputs{input};
@@ -164,7 +168,10 @@ at::Tensor ProcessGroup::AllGather(const at::Tensor& tensor) {
 void ProcessGroup::Barrier() {
   c10::intrusive_ptr<c10d::Work> work;
   try {
-    work = group_->barrier(c10d::BarrierOptions{});
+    c10d::BarrierOptions barrier;
+    // NCCL's barrier is an all-reduce on a device it otherwise guesses from the rank.
+    if (options_.device.is_cuda() && options_.device.has_index()) barrier.device_ids = {options_.device.index()};
+    work = group_->barrier(barrier);
   } catch (const std::exception& e) {
     Fail("barrier", Message(e));
   }

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "core/torch_compat.h"
+
 namespace mdistill::dist {
 
 struct GroupOptions {
@@ -19,7 +21,9 @@ struct GroupOptions {
   std::string masterAddr = "127.0.0.1";
   int masterPort = 29500;
   std::chrono::milliseconds timeout{60000};
-  bool cuda = false;  // NCCL (needs a CUDA libtorch built with NCCL); Gloo otherwise
+  // A CUDA device: NCCL on it (needs a CUDA libtorch built with NCCL; one device per process, cuda:LOCAL_RANK);
+  // the CPU: Gloo.
+  at::Device device{at::kCPU};
 };
 
 class ProcessGroup {
@@ -48,10 +52,11 @@ class ProcessGroup {
 
  private:
   [[noreturn]] void Fail(const char* what, const std::string& detail) const;
+  bool NeedsDeviceCopy(const at::Tensor& tensor) const;
 
   GroupOptions options_;
   c10::intrusive_ptr<c10d::Store> store_;
-  c10::intrusive_ptr<c10d::ProcessGroup> group_;
+  c10::intrusive_ptr<compat::CollectiveBackend> group_;
 };
 
 }  // namespace mdistill::dist

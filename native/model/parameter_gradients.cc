@@ -12,7 +12,8 @@ std::vector<std::pair<std::string, at::Tensor>> ParameterGradients(const Model& 
   std::vector<at::Tensor> tensors;
   for (const auto& p : params) tensors.push_back(p.second);
   at::Tensor logits = model.Forward(input.to(model.device()), {}, /*train=*/false).logits;
-  auto grads = torch::autograd::grad({logits}, tensors, {gradLogits}, /*retain_graph=*/false, /*create_graph=*/false,
+  // The upstream gradient comes from the host; autograd wants it where the logits are.
+  auto grads = torch::autograd::grad({logits}, tensors, {gradLogits.to(logits.device())}, /*retain_graph=*/false, /*create_graph=*/false,
                                      /*allow_unused=*/true);
   std::vector<std::pair<std::string, at::Tensor>> out;
   for (size_t i = 0; i < params.size(); ++i) {

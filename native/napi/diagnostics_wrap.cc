@@ -3,6 +3,8 @@
 // batchedMatmulCheck(a, aShape, b, bShape, gradOut, impl). Each returns a promise.
 #include <napi.h>
 
+#include "core/device.h"
+#include "diagnostics/device_memory.h"
 #include "diagnostics/diagnostics.h"
 #include "napi/errors.h"
 #include "napi/modules.h"
@@ -101,9 +103,27 @@ Napi::Value BatchedMatmulCheck(const Napi::CallbackInfo& info) {
   });
 }
 
+// deviceMemory(device, resetPeak): the CUDA caching allocator's figures, synchronously (a few counters).
+Napi::Value DeviceMemory(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return Guarded(env, [&]() -> Napi::Value {
+    if (info.Length() < 2 || !info[0].IsString() || !info[1].IsBoolean()) {
+      throw Error(codes::kBadArgument, "deviceMemory(device: string, resetPeak: boolean)");
+    }
+    const at::Device device = ParseDevice(info[0].As<Napi::String>().Utf8Value(), "deviceMemory device");
+    const diagnostics::DeviceMemoryStats s = diagnostics::DeviceMemory(device, info[1].As<Napi::Boolean>().Value());
+    auto out = Napi::Object::New(env);
+    out.Set("allocatedBytes", Napi::Number::New(env, static_cast<double>(s.allocatedBytes)));
+    out.Set("peakBytes", Napi::Number::New(env, static_cast<double>(s.peakBytes)));
+    out.Set("reservedBytes", Napi::Number::New(env, static_cast<double>(s.reservedBytes)));
+    return out;
+  });
+}
+
 }  // namespace
 
 void RegisterDiagnostics(Napi::Env env, Napi::Object exports) {
+  exports.Set("deviceMemory", Napi::Function::New(env, DeviceMemory, "deviceMemory"));
   exports.Set("matmulProbe", Napi::Function::New(env, MatmulProbe, "matmulProbe"));
   exports.Set("gemmBenchmark", Napi::Function::New(env, GemmBenchmark, "gemmBenchmark"));
   exports.Set("batchedMatmulCheck", Napi::Function::New(env, BatchedMatmulCheck, "batchedMatmulCheck"));

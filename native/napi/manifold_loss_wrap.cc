@@ -6,6 +6,7 @@
 
 #include <cstring>
 
+#include "core/device.h"
 #include "loss/standalone_manifold_loss.h"
 #include "napi/errors.h"
 #include "napi/modules.h"
@@ -99,9 +100,7 @@ Napi::Value ManifoldLossJs(const Napi::CallbackInfo& info) {
       const std::string dtype = o.String("dtype", {"float32", "float64", "bfloat16"});
       request.dtype = dtype == "float64" ? at::kDouble : dtype == "bfloat16" ? at::kBFloat16 : at::kFloat;
     }
-    const std::string device = o.String("device", {"cpu", "cuda"});
-    if (device == "cuda" && !at::hasCUDA()) throw Error(codes::kBadArgument, "manifoldLoss: device 'cuda' requested but libtorch sees no CUDA device");
-    request.device = device == "cuda" ? at::Device(at::kCUDA) : at::Device(at::kCPU);
+    request.device = ParseDevice(o.String("device"), "manifoldLoss option 'device'");
     request.backward = o.Bool("backward");
     request.returnGrad = o.Bool("returnGrad");
     if (o.Has("perms")) request.perms = Perms(o.Value("perms"));

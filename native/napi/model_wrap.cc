@@ -5,6 +5,7 @@
 
 #include <unordered_map>
 
+#include "core/device.h"
 #include "model/parameter_gradients.h"
 #include "napi/errors.h"
 #include "napi/modules.h"
@@ -89,13 +90,8 @@ ModelWrap::ModelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModelWra
     const int64_t seed = o.Integer("seed");
     if (seed < 0) throw Error(codes::kBadArgument, "Model config: seed must be a non-negative integer");
     model_ = model::CreateModel(config, static_cast<uint64_t>(seed));
-    if (o.String("device", {"cpu", "cuda"}) == "cuda") {
-      if (!at::hasCUDA()) {
-        throw Error(codes::kBadArgument, "--device cuda: this libtorch has no CUDA (see `mdistill info`). Build against a CUDA libtorch "
-                                         "(MDISTILL_LIBTORCH=/path/to/libtorch npm run build:native) or use --device cpu");
-      }
-      model_->to(at::Device(at::kCUDA));
-    }
+    const at::Device device = ParseDevice(o.String("device"), "--device");
+    if (!device.is_cpu()) model_->to(device);
     info.This().As<Napi::Object>().TypeTag(&kModelTag);
     return env.Undefined();
   });

@@ -4,7 +4,7 @@
 
 namespace mdistill {
 void RegisterRuntimeInfo(Napi::Env env, Napi::Object exports);
-void RegisterDiagnostics(Napi::Env env, Napi::Object exports);  // matmulProbe, gemmBenchmark, batchedMatmulCheck
+void RegisterDiagnostics(Napi::Env env, Napi::Object exports);  // matmulProbe, gemmBenchmark, batchedMatmulCheck, deviceMemory
 void RegisterModel(Napi::Env env, Napi::Object exports);
 void RegisterPosEmbedResample(Napi::Env env, Napi::Object exports);
 void RegisterManifoldLoss(Napi::Env env, Napi::Object exports);

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <mutex>
 
+#include "core/device.h"
 #include "napi/errors.h"
 #include "napi/modules.h"
 #include "napi/options_reader.h"
@@ -54,7 +55,7 @@ class ProcessGroupWrap : public Napi::ObjectWrap<ProcessGroupWrap> {
       if (options_.masterPort < 1 || options_.masterPort > 65535) {
         throw Error(codes::kBadArgument, "ProcessGroup: masterPort " + std::to_string(options_.masterPort) + " is not a TCP port");
       }
-      options_.cuda = o.String("device", {"cpu", "cuda"}) == "cuda";
+      options_.device = ParseDevice(o.String("device"), "ProcessGroup option 'device'");
       info.This().As<Napi::Object>().TypeTag(&kProcessGroupTag);
       return env.Undefined();
     });

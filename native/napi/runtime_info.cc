@@ -1,12 +1,12 @@
 // What the addon was built against and what it runs with: versions, CUDA, threads.
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
-#include <ATen/detail/CUDAHooksInterface.h>
 #include <torch/csrc/api/include/torch/version.h>
 #include <napi.h>
 
 #ifdef MDISTILL_WITH_CUDA
-#include <ATen/cuda/CUDAContext.h>
+// The CUDA runtime alone (ATen/cuda/CUDAContext.h would also need the cuBLAS/cuSOLVER headers).
+#include <cuda_runtime_api.h>
 #endif
 
 #include "core/malloc_tuning.h"
@@ -42,13 +42,14 @@ Napi::Value RuntimeInfo(const Napi::CallbackInfo& info) {
     const bool torchHasCuda = at::hasCUDA();
     out.Set("torchHasCuda", Napi::Boolean::New(env, torchHasCuda));
     auto devices = Napi::Array::New(env);
-    const int count = torchHasCuda ? at::detail::getCUDAHooks().getNumGPUs() : 0;
+    const int count = torchHasCuda ? static_cast<int>(at::getNumGPUs()) : 0;
     for (int i = 0; i < count; ++i) {
+      std::string name = "cuda:" + std::to_string(i);
 #ifdef MDISTILL_WITH_CUDA
-      devices.Set(static_cast<uint32_t>(i), Napi::String::New(env, at::cuda::getDeviceProperties(i)->name));
-#else
-      devices.Set(static_cast<uint32_t>(i), Napi::String::New(env, "cuda:" + std::to_string(i)));
+      cudaDeviceProp prop;
+      if (cudaGetDeviceProperties(&prop, i) == cudaSuccess) name = prop.name;
 #endif
+      devices.Set(static_cast<uint32_t>(i), Napi::String::New(env, name));
     }
     out.Set("cudaDevices", devices);
     out.Set("threads", Napi::Number::New(env, at::get_num_threads()));

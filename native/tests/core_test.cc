@@ -18,9 +18,12 @@
 #include <malloc.h>
 #endif
 
+#include "core/device.h"
 #include "core/error.h"
 #include "core/malloc_tuning.h"
+#include "core/torch_compat.h"
 #include "loss/standalone_manifold_loss.h"
+#include "model/layers.h"
 #include "model/model.h"
 #include "tests/json_value.h"
 #include "tests/safetensors_file.h"
@@ -231,6 +234,67 @@ void CheckDistillStep() {
              " relative, first parameter moved by " + Num(moved));
 }
 
+// ---- (d) device specs, and the step's keyed randomness on the models' device (the CPU here, each GPU elsewhere).
+
+// The error ParseDevice throws for `spec`, or "" when it accepts it.
+std::string DeviceError(const std::string& spec) {
+  try {
+    ParseDevice(spec, "--device");
+    return "";
+  } catch (const Error& e) {
+    return std::string(e.code()) + ": " + e.what();
+  }
+}
+
+void CheckDeviceSpecs() {
+  const bool cpuOk = ParseDevice("cpu", "--device") == at::Device(at::kCPU);
+  bool malformedRefused = true;
+  for (const char* bad : {"gpu", "cpu0", "cuda:", "cuda:x", "cuda0", "cuda:-1", "cuda:1:2", ""}) {
+    const std::string e = DeviceError(bad);
+    malformedRefused = malformedRefused && e.rfind("MDISTILL_BAD_ARGUMENT: --device '" + std::string(bad) + "' is not a device", 0) == 0;
+  }
+  const int gpus = at::hasCUDA() ? static_cast<int>(at::getNumGPUs()) : 0;
+  const std::string past = DeviceError("cuda:" + std::to_string(gpus));
+  const bool pastRefused = gpus == 0 ? past.find("this libtorch has no CUDA") != std::string::npos
+                                     : past.find("this process sees " + std::to_string(gpus) + " CUDA device(s)") != std::string::npos;
+  Report(cpuOk && malformedRefused && pastRefused, "device specs",
+         "cpu accepted, 8 malformed specs refused, cuda:" + std::to_string(gpus) + " refused: " + past);
+}
+
+// --amp's autocast is per device type (torch_compat.h over both libtorch APIs): turning on CUDA's leaves the CPU's
+// alone, and each keeps its own dtype. The state is thread-local flags, so this runs without a GPU.
+void CheckAutocastPerDevice() {
+  const bool cpuBefore = compat::AutocastEnabled(at::kCPU), cudaBefore = compat::AutocastEnabled(at::kCUDA);
+  const at::ScalarType cpuDtype = compat::AutocastDtype(at::kCPU), cudaDtype = compat::AutocastDtype(at::kCUDA);
+  compat::SetAutocastEnabled(at::kCUDA, true);
+  compat::SetAutocastDtype(at::kCUDA, at::kBFloat16);
+  const bool cudaOnly = compat::AutocastEnabled(at::kCUDA) && !compat::AutocastEnabled(at::kCPU);
+  compat::SetAutocastEnabled(at::kCUDA, false);
+  compat::SetAutocastEnabled(at::kCPU, true);
+  compat::SetAutocastDtype(at::kCPU, at::kBFloat16);  // the only CPU autocast dtype 1.13 accepts
+  compat::SetAutocastDtype(at::kCUDA, at::kHalf);
+  const bool cpuOnly = compat::AutocastEnabled(at::kCPU) && !compat::AutocastEnabled(at::kCUDA);
+  const bool dtypes = compat::AutocastDtype(at::kCPU) == at::kBFloat16 && compat::AutocastDtype(at::kCUDA) == at::kHalf;
+  compat::SetAutocastEnabled(at::kCPU, cpuBefore);
+  compat::SetAutocastEnabled(at::kCUDA, cudaBefore);
+  compat::SetAutocastDtype(at::kCPU, cpuDtype);
+  compat::SetAutocastDtype(at::kCUDA, cudaDtype);
+  Report(!cpuBefore && !cudaBefore && cudaOnly && cpuOnly && dtypes, "autocast per device type",
+         "CUDA's on leaves the CPU's off and the reverse; dtypes kept apart (libtorch " TORCH_VERSION ")");
+}
+
+// Drop-path masks drawn on `device` after seeding its default generator: the same seed gives the same mask.
+void CheckStepGenerators(at::Device device) {
+  const at::Tensor x = at::ones({256, 3, 4}, at::TensorOptions().device(device));
+  auto draw = [&](uint64_t seed) {
+    SeedDefaultGenerators(device, seed);
+    return model::DropPath(x, 0.5, /*train=*/true).to(at::kCPU);
+  };
+  const at::Tensor a = draw(7), b = draw(7), c = draw(8);
+  const bool ok = a.equal(b) && !a.equal(c) && a.eq(0).any().item<bool>() && a.ne(0).any().item<bool>();
+  Report(ok, "step generators " + device.str(), "a drop-path mask repeats under the same seed and changes with another");
+}
+
 // Whether a block of `bytes` is mmapped (glibc's default threshold) or taken from the heap (the tuned 32 MiB one).
 const char* WhereMallocPutsIt(size_t bytes) {
 #if defined(__GLIBC__) && __GLIBC_PREREQ(2, 33)
@@ -288,6 +352,10 @@ int main(int argc, char** argv) {
   for (size_t i = 0; i < cases.size(); ++i) {
     guarded(("manifold fused = naive (float64) " + cases[i].name).c_str(), [&] { CheckFusedAgainstNaive(cases[i], 11 + i); });
   }
+  guarded("device specs", CheckDeviceSpecs);
+  guarded("autocast per device type", CheckAutocastPerDevice);
+  guarded("step generators cpu", [] { CheckStepGenerators(at::Device(at::kCPU)); });
+  if (at::hasCUDA()) guarded("step generators cuda", [] { CheckStepGenerators(at::Device(at::kCUDA, 0)); });
   guarded("distill step", CheckDistillStep);
   guarded("malloc tuning after a step", CheckMallocTuningAfterStep);
   std::printf("%s: %d check(s) failed\n", failures == 0 ? "passed" : "FAILED", failures);

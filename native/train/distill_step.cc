@@ -1,17 +1,18 @@
 #include "train/distill_step.h"
 
 #include <ATen/CPUGeneratorImpl.h>
-#include <ATen/autocast_mode.h>
+#include <c10/core/DeviceGuard.h>
 #include <c10/core/InferenceMode.h>
 #include <torch/csrc/autograd/autograd.h>
 
 #include <chrono>
 #include <cmath>
-#include <mutex>
 #include <sstream>
 
+#include "core/device.h"
 #include "core/error.h"
 #include "core/malloc_tuning.h"
+#include "core/torch_compat.h"
 #include "dist/gradient_sync.h"
 #include "dist/process_group.h"
 #include "loss/manifold_loss.h"
@@ -29,24 +30,41 @@ uint64_t StepSeed(uint64_t seed, int64_t step) {
   return z ^ (z >> 31);
 }
 
-// Scoped bf16 autocast on CPU (thread-local state, set on the worker thread running the step).
-class CpuAutocast {
+// Scoped bf16 autocast on the models' device type (thread-local state, set on the worker thread running the
+// step). bf16 keeps fp32's 8-bit exponent, so gradients do not underflow as fp16's do and no loss scaling is needed.
+class DeviceAutocast {
  public:
-  explicit CpuAutocast(bool on) : on_(on) {
+  DeviceAutocast(bool on, at::DeviceType device) : on_(on), device_(device) {
     if (!on_) return;
-    previous_ = at::autocast::is_cpu_enabled();
-    at::autocast::set_cpu_enabled(true);
-    at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+    previous_ = compat::AutocastEnabled(device_);
+    previousDtype_ = compat::AutocastDtype(device_);
+    compat::SetAutocastEnabled(device_, true);
+    compat::SetAutocastDtype(device_, at::kBFloat16);
   }
-  ~CpuAutocast() {
+  ~DeviceAutocast() {
     if (!on_) return;
-    at::autocast::set_cpu_enabled(previous_);
+    compat::SetAutocastEnabled(device_, previous_);
+    compat::SetAutocastDtype(device_, previousDtype_);
     at::autocast::clear_cache();
   }
 
  private:
   bool on_;
+  at::DeviceType device_;
   bool previous_ = false;
+  at::ScalarType previousDtype_ = at::kBFloat16;
+};
+
+// A step runs on a pool thread: the models' CUDA device is made current there, so whatever the step creates without
+// naming a device (collective buffers, streams, workspaces) lands on it rather than on cuda:0.
+class ModelDeviceGuard {
+ public:
+  explicit ModelDeviceGuard(at::Device device) {
+    if (!device.is_cpu()) guard_.reset_device(device);
+  }
+
+ private:
+  c10::OptionalDeviceGuard guard_;
 };
 
 // Adds the seconds since the last Lap() to a phase (nothing without a phase record).
@@ -169,12 +187,8 @@ DistillStep::Forward DistillStep::Compute(const StepInput& rawInput, bool train,
   const bool useTeacher = teacher_ && options_.kd != KdType::kNone;
   const bool useManifold = useTeacher && options_.beta != 0 && !options_.sIds.empty() &&
                            (options_.wSample != 0 || options_.wPatch != 0 || options_.wRand != 0);
-  {
-    auto gen = at::detail::getDefaultCPUGenerator();
-    std::lock_guard<std::mutex> lock(gen.mutex());
-    gen.set_current_seed(StepSeed(RankSeed(), input.step));
-  }
-  CpuAutocast autocast(options_.amp);
+  SeedDefaultGenerators(device, StepSeed(RankSeed(), input.step));
+  DeviceAutocast autocast(options_.amp, device.type());
 
   at::Tensor teacherLogits;
   std::vector<at::Tensor> teacherBlocks;
@@ -259,6 +273,7 @@ int64_t TopOneHits(const at::Tensor& logits, const at::Tensor& targets) {
 }  // namespace
 
 StepTerms DistillStep::Run(const StepInput& input) {
+  const ModelDeviceGuard deviceGuard(student_->device());
   student_->train();
   StepPhases phases;
   Forward f = Compute(input, true, &phases);
@@ -312,6 +327,7 @@ StepTerms DistillStep::Run(const StepInput& input) {
 }
 
 StepTerms DistillStep::LossTerms(const StepInput& input) {
+  const ModelDeviceGuard deviceGuard(student_->device());
   student_->train();
   at::NoGradGuard noGrad;
   Forward f = Compute(input, true, nullptr);

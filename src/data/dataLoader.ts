@@ -192,7 +192,7 @@ export class DataLoader {
     const t = this.o.targets;
     if (t) {
       const s = this.o.transform;
-      const d = mixDecision(t, this.o.seed, plan.epoch, batch, s.size, s.size);
+      const d = mixDecision(t, this.o.seed, plan.epoch, batch, this.o.sampler.rank, s.size, s.size);
       applyMix(slot.images, size, s.channels, s.size, s.size, d);
       if (slot.targets) mixTargets(slot.labels, size, this.numClasses, t.smoothing, d.lam, slot.targets);
     }

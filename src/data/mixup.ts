@@ -1,5 +1,5 @@
-// timm's Mixup in 'batch' mode: one decision per batch (keyed by seed, epoch, batch index), mixing each sample
-// with its mirror in the flipped batch, plus label smoothing into soft targets [B, classes].
+// timm's Mixup in 'batch' mode: one decision per batch (keyed by seed, epoch, batch index and rank), mixing each
+// sample with its mirror in the flipped batch, plus label smoothing into soft targets [B, classes].
 import { KeyedRng, Stream } from './rng.js';
 
 export interface MixupOptions {
@@ -43,10 +43,18 @@ export function cutmixBox(h: number, w: number, lam: number, rng: KeyedRng): { b
   return { box: { yl, yh, xl, xh }, lam: 1 - ((yh - yl) * (xh - xl)) / (h * w) };
 }
 
-/** The per-batch decision, drawn in timm's order. */
-export function mixDecision(o: MixupOptions, seed: number, epoch: number, batch: number, h: number, w: number): MixDecision {
+/**
+ * The key of a batch's decision. Each rank draws its own, as the official code seeds each process with seed + rank;
+ * rank 0's key is the single-process one, so a one-process run draws what it always drew.
+ */
+export function mixKey(seed: number, epoch: number, batch: number, rank: number): number[] {
+  return rank === 0 ? [Stream.mixup, seed, epoch, batch] : [Stream.mixup, seed, epoch, batch, rank];
+}
+
+/** The per-batch decision of one rank, drawn in timm's order. */
+export function mixDecision(o: MixupOptions, seed: number, epoch: number, batch: number, rank: number, h: number, w: number): MixDecision {
   if (!mixupActive(o)) return { lam: 1, cutmix: false };
-  const rng = new KeyedRng([Stream.mixup, seed, epoch, batch]);
+  const rng = new KeyedRng(mixKey(seed, epoch, batch, rank));
   if (!(rng.float() < o.prob)) return { lam: 1, cutmix: false };
   let cutmix: boolean;
   if (o.mixupAlpha > 0 && o.cutmixAlpha > 0) cutmix = rng.float() < o.switchProb;

@@ -2,6 +2,7 @@
 // sum of numbers over all ranks (metrics and eval counts). A single process gets the trivial context.
 import { createRawProcessGroup, type RawProcessGroup } from '../native/index.js';
 import type { DistEnv } from './distEnv.js';
+import { processDevice } from './rankDevice.js';
 
 export interface DistContext {
   rank: number;
@@ -28,7 +29,7 @@ export const SINGLE_PROCESS: DistContext = {
 export async function connectDist(env: DistEnv, options: { timeoutSeconds: number; device: 'cpu' | 'cuda' }): Promise<DistContext> {
   const group = createRawProcessGroup({
     rank: env.rank, worldSize: env.worldSize, masterAddr: env.masterAddr, masterPort: env.masterPort,
-    timeoutMs: Math.round(options.timeoutSeconds * 1000), device: options.device,
+    timeoutMs: Math.round(options.timeoutSeconds * 1000), device: processDevice(options.device, env),
   });
   await group.connect();
   return {

@@ -4,7 +4,7 @@
 // ManifoldLossTerms meet the wire (RawManifoldLossArgs, RawManifoldLossResult).
 import { SCHEMA } from '../config/schema.js';
 import {
-  manifoldLossNative, type FeatureArray, type Proof, type RawManifoldLossArgs, type RawManifoldLossResult, type SameFields,
+  manifoldLossNative, type FeatureArray, type Proof, type RawDevice, type RawManifoldLossArgs, type RawManifoldLossResult, type SameFields,
 } from '../native/index.js';
 
 /** Token features of one layer: row-major [B, N, d]. */
@@ -35,7 +35,7 @@ export interface ManifoldLossOptions {
   impl?: 'fused' | 'naive';
   /** Compute dtype (inputs are converted); defaults to the arrays' own precision. */
   dtype?: 'float32' | 'float64' | 'bfloat16';
-  device?: 'cpu' | 'cuda';
+  device?: RawDevice;
   /** 'none' (default): values only; 'compute': also run backward and report gradient norms; 'return': also return the gradients. */
   grad?: 'none' | 'compute' | 'return';
   /** Differentiate upstream[0]*sample + upstream[1]*patch + upstream[2]*rand instead of total. */

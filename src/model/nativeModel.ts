@@ -2,7 +2,7 @@
 // one place a ModelConfig and its construction options become the wire's RawModelConfig.
 import { SCHEMA } from '../config/schema.js';
 import {
-  createRawModel, type Proof, type RawForwardOptions, type RawForwardResult, type RawModel, type RawModelConfig, type RawParameterShape,
+  createRawModel, type Proof, type RawDevice, type RawForwardOptions, type RawForwardResult, type RawModel, type RawModelConfig, type RawParameterShape,
   type RawWeight, type SameFields,
 } from '../native/index.js';
 import { validateModelConfig, type ModelConfig } from './modelConfig.js';
@@ -17,8 +17,9 @@ export interface NativeModelOptions {
   dropPathRate?: number;
   /** Seed of the random (timm-style) initialisation. */
   seed?: number;
-  /** 'cuda' needs a CUDA build of libtorch (see `mdistill info`). */
-  device?: 'cpu' | 'cuda';
+  /** 'cuda' and 'cuda:N' need a CUDA build of libtorch (see `mdistill info`); a data-parallel process uses
+   *  cuda:LOCAL_RANK (dist/rankDevice.ts). */
+  device?: RawDevice;
 }
 
 // The wire spells out every ModelConfig field, and the construction options beside them.

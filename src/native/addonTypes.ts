@@ -4,6 +4,9 @@
 // loss/manifoldLoss.ts, train/nativeTrainer.ts) maps its documented types onto these, and proves at compile
 // time that the fields it shares with the wire are the same.
 
+/** Where native tensors live: the CPU, the current CUDA device, or CUDA device N (a data-parallel process's GPU). */
+export type RawDevice = 'cpu' | 'cuda' | `cuda:${number}`;
+
 export interface RawRuntimeInfo {
   libtorchVersion: string;
   buildSystem: string;
@@ -54,8 +57,8 @@ export interface RawModelConfig {
   depthTokenOnly: number;
   /** CaiT only: LayerScale init. */
   initValues: number;
-  /** Where the parameters live; 'cuda' needs a CUDA libtorch. */
-  device: 'cpu' | 'cuda';
+  /** Where the parameters live; 'cuda' (the current device) and 'cuda:N' need a CUDA libtorch. */
+  device: RawDevice;
   /** Stochastic depth (training only): linear 0..rate over ViT blocks, constant over CaiT blocks. */
   dropPathRate: number;
   /** Seed of the random initialisation. */
@@ -129,7 +132,7 @@ export interface RawManifoldLossArgs {
   impl: 'fused' | 'naive';
   /** Default: the arrays' own precision. */
   dtype?: 'float32' | 'float64' | 'bfloat16';
-  device: 'cpu' | 'cuda';
+  device: RawDevice;
   /** Differentiate upstream[0]*sample + upstream[1]*patch + upstream[2]*rand instead of total. */
   upstream?: [number, number, number];
   student: FeatureArray[];
@@ -228,8 +231,8 @@ export interface RawProcessGroupOptions {
   masterPort: number;
   /** Bounds the rendezvous and every collective. */
   timeoutMs: number;
-  /** 'cuda' uses NCCL (a CUDA libtorch with NCCL), otherwise Gloo. */
-  device: 'cpu' | 'cuda';
+  /** A CUDA device (this process's: cuda:LOCAL_RANK) uses NCCL (a CUDA libtorch with NCCL), otherwise Gloo. */
+  device: RawDevice;
 }
 
 /** A c10d process group: TCPStore rendezvous (rank 0 hosts it) and Gloo (CPU) or NCCL (CUDA). */
@@ -275,6 +278,15 @@ export interface MdistillAddon {
   /** Eval-mode forward: top-1/top-5 hits and the summed cross-entropy of one batch. */
   evaluateBatch(model: RawModel, batch: RawBatch & { labels: Int32Array }): Promise<RawEvalCounts>;
   ProcessGroup: new (options: RawProcessGroupOptions) => RawProcessGroup;
+  /** The CUDA caching allocator's figures for a CUDA device; resetPeak starts a new peak. Throws for the CPU. */
+  deviceMemory(device: RawDevice, resetPeak: boolean): RawDeviceMemory;
+}
+
+export interface RawDeviceMemory {
+  allocatedBytes: number;
+  /** Since the process started or the last reset. */
+  peakBytes: number;
+  reservedBytes: number;
 }
 
 /** Error codes that native calls attach to the Errors they throw or reject with. */

@@ -2,7 +2,7 @@
 import { availableParallelism } from 'node:os';
 import type {
   GemmBenchmarkResult, MatmulProbeResult, MdistillAddon, RawBatch, NativeErrorCode, RawManifoldLossArgs, RawManifoldLossResult, RawModel, RawModelConfig,
-  RawRuntimeInfo, RawTrainer, RawTrainerOptions, RawEvalCounts, RawProcessGroup, RawProcessGroupOptions,
+  RawRuntimeInfo, RawTrainer, RawTrainerOptions, RawEvalCounts, RawProcessGroup, RawProcessGroupOptions, RawDevice, RawDeviceMemory,
 } from './addonTypes.js';
 import { defaultAddonCandidates, loadAddonFrom } from './loader.js';
 import { detectLoadedBlas, type BlasInfo } from './blas.js';
@@ -11,7 +11,7 @@ export type {
   FeatureArray, GemmBenchmarkResult, MatmulProbeResult, NativeErrorCode, RawManifoldLossArgs, RawManifoldLossResult,
 } from './addonTypes.js';
 export type { RawBatch, RawTrainer, RawTrainerOptions, RawStepTerms, RawEvalCounts } from './addonTypes.js';
-export type { RawProcessGroup, RawProcessGroupOptions } from './addonTypes.js';
+export type { RawProcessGroup, RawProcessGroupOptions, RawDevice, RawDeviceMemory } from './addonTypes.js';
 export type { RawModel, RawModelConfig, RawForwardOptions, RawForwardResult, RawBlockOutput, RawParameterShape, RawWeight } from './addonTypes.js';
 export { AddonLoadError, classifyLoadFailure, loadAddonFrom, defaultAddonCandidates, type LoadAttempt } from './loader.js';
 export type { BlasInfo } from './blas.js';
@@ -56,6 +56,11 @@ export function runtimeInfo(): RuntimeInfo {
 
 export function matmulProbe(a: Float64Array, aShape: number[], b: Float64Array, bShape: number[]): Promise<MatmulProbeResult> {
   return addon().matmulProbe(a, aShape, b, bShape);
+}
+
+/** GPU memory in live tensors (now and peak) and reserved by the caching allocator; CUDA devices only. */
+export function deviceMemory(device: RawDevice, resetPeak = false): RawDeviceMemory {
+  return addon().deviceMemory(device, resetPeak);
 }
 
 export function gemmBenchmark(size: number, minSeconds: number): Promise<GemmBenchmarkResult> {

@@ -11,6 +11,7 @@ import type { DataSources } from '../train/dataSources.js';
 import type { StopSignal } from '../train/stopSignal.js';
 import { trainModel, type TrainRunResult } from '../train/trainRun.js';
 import { SINGLE_PROCESS, type DistContext } from '../dist/distContext.js';
+import { processDevice } from '../dist/rankDevice.js';
 
 export function modelFor(name: string, overrides: Record<string, unknown>, config: TrainConfig, data: DataSources): ModelConfig {
   return resolveModel(name, {
@@ -43,7 +44,7 @@ export async function resolveTeacher(config: TrainConfig, data: DataSources, sto
       `or --teacher-path train --teacher-epochs N to train one first (or --distillation-type none)`);
   }
   if (teacherPath !== 'train') {
-    const teacher = new NativeModel(teacherConfig, { device: config.device });
+    const teacher = new NativeModel(teacherConfig, { device: processDevice(config.device, dist) });
     await loadWeightsFile(teacher, teacherPath);
     return { teacher };
   }
@@ -51,7 +52,7 @@ export async function resolveTeacher(config: TrainConfig, data: DataSources, sto
   const best = path.join(dir, 'checkpoint-best', 'model.safetensors');
   if (teacherDone(dir, config['teacher-epochs'])) {
     log(`reusing the teacher trained earlier: ${best}`);
-    const teacher = new NativeModel(teacherConfig, { device: config.device });
+    const teacher = new NativeModel(teacherConfig, { device: processDevice(config.device, dist) });
     await loadWeightsFile(teacher, best);
     return { teacher };
   }
@@ -66,7 +67,7 @@ export async function resolveTeacher(config: TrainConfig, data: DataSources, sto
     dist, globalBatch: config['batch-size'] * dist.worldSize,
   });
   if (result.stoppedBy) return { teacher: null, result };
-  const teacher = new NativeModel(teacherConfig, { device: config.device });
+  const teacher = new NativeModel(teacherConfig, { device: processDevice(config.device, dist) });
   await loadWeightsFile(teacher, best);
   return { teacher, result };
 }

@@ -20,6 +20,7 @@ import { NativeTrainer, lossTermsOf } from './nativeTrainer.js';
 import { dataParallelOptionsOf, trainerOptionsOf } from './runOptions.js';
 import type { StopSignal } from './stopSignal.js';
 import { SINGLE_PROCESS, type DistContext } from '../dist/distContext.js';
+import { processDevice } from '../dist/rankDevice.js';
 import { translateResume } from '../dist/resumePosition.js';
 
 export interface TrainRunSpec {
@@ -69,8 +70,9 @@ export async function trainModel(spec: TrainRunSpec): Promise<TrainRunResult> {
   if (dist.isMain) await writeFile(path.join(spec.dir, 'config.yaml'), configToYaml(config));
   const options = trainerOptionsOf(config, spec.teacher !== null);
   const { kd } = options;
-  const student = new NativeModel(spec.student, { dropPathRate: config['drop-path'], seed: config.seed, device: config.device });
-  const ema = config['model-ema'] ? new NativeModel(spec.student, { seed: config.seed, device: config.device }) : null;
+  const device = processDevice(config.device, dist);
+  const student = new NativeModel(spec.student, { dropPathRate: config['drop-path'], seed: config.seed, device });
+  const ema = config['model-ema'] ? new NativeModel(spec.student, { seed: config.seed, device }) : null;
   const trainer = new NativeTrainer(student, spec.teacher, ema, options);
   const metadata = timmMetadata(spec.student);
   const stepsPerEpoch = train.batchesPerEpoch;

@@ -8,15 +8,45 @@ describe('mixup / cutmix', () => {
   it('draws both kinds about half the time, with lam in (0, 1], deterministically per batch', () => {
     let cut = 0;
     for (let b = 0; b < 400; b++) {
-      const d = mixDecision(deit, 1, 0, b, 16, 16);
-      expect(d).toEqual(mixDecision(deit, 1, 0, b, 16, 16));
+      const d = mixDecision(deit, 1, 0, b, 0, 16, 16);
+      expect(d).toEqual(mixDecision(deit, 1, 0, b, 0, 16, 16));
       expect(d.lam).toBeGreaterThan(0);
       expect(d.lam).toBeLessThanOrEqual(1);
       if (d.cutmix) cut++;
     }
     expect(cut).toBeGreaterThan(160);
     expect(cut).toBeLessThan(240);
-    expect(mixDecision({ ...deit, mixupAlpha: 0, cutmixAlpha: 0 }, 1, 0, 0, 16, 16)).toEqual({ lam: 1, cutmix: false });
+    expect(mixDecision({ ...deit, mixupAlpha: 0, cutmixAlpha: 0 }, 1, 0, 0, 0, 16, 16)).toEqual({ lam: 1, cutmix: false });
+  });
+
+  it('rank 0 draws what a single process drew before the rank was part of the key', () => {
+    // Recorded with the previous key (seed, epoch, batch) on 32x32 images.
+    const before = [
+      { key: [0, 0, 0], d: { lam: 0.6434667501286586, cutmix: false } },
+      { key: [0, 0, 1], d: { lam: 0.8434491031996126, cutmix: false } },
+      { key: [0, 0, 2], d: { lam: 0.814453125, cutmix: true, box: { yl: 0, yh: 10, xl: 0, xh: 19 } } },
+      { key: [0, 0, 3], d: { lam: 0.8359375, cutmix: true, box: { yl: 20, yh: 32, xl: 12, xh: 26 } } },
+      { key: [7, 3, 11], d: { lam: 0.25599859701012323, cutmix: false } },
+      { key: [42, 1, 5], d: { lam: 0.5606932620017803, cutmix: false } },
+    ];
+    for (const { key: [seed, epoch, batch], d } of before) expect(mixDecision(deit, seed, epoch, batch, 0, 32, 32)).toEqual(d);
+  });
+
+  it('each rank draws its own lam, box and mixup-or-cutmix choice for the same batch', () => {
+    let sameLam = 0;
+    let sameKind = 0;
+    for (let b = 0; b < 200; b++) {
+      const r0 = mixDecision(deit, 3, 1, b, 0, 32, 32);
+      const r1 = mixDecision(deit, 3, 1, b, 1, 32, 32);
+      const r2 = mixDecision(deit, 3, 1, b, 2, 32, 32);
+      expect(r1).toEqual(mixDecision(deit, 3, 1, b, 1, 32, 32));
+      if (r0.lam === r1.lam || r1.lam === r2.lam) sameLam++;
+      if (r0.cutmix === r1.cutmix) sameKind++;
+    }
+    expect(sameLam).toBe(0);
+    // Independent fair choices agree about half the time.
+    expect(sameKind).toBeGreaterThan(70);
+    expect(sameKind).toBeLessThan(130);
   });
 
   it('corrects lam to the clipped box area', () => {

@@ -52,10 +52,13 @@ describe.skipIf(!hasCmake)('the native core without Node (C++ test program)', ()
       'merge 14x14 (+cls) with 7x7, max_patch_num 49']) {
       expect(lines.filter((l) => l.startsWith(`ok manifold fused = naive (float64) ${shapes}: `))).toHaveLength(1);
     }
+    expect(lines).toContainEqual(expect.stringMatching(/^ok device specs: cpu accepted, 8 malformed specs refused, cuda:\d+ refused: /));
+    expect(lines).toContain('ok step generators cpu: a drop-path mask repeats under the same seed and changes with another');
+    expect(lines).toContainEqual(expect.stringMatching(/^ok autocast per device type: CUDA's on leaves the CPU's off and the reverse; dtypes kept apart \(libtorch \d/));
     expect(lines).toContainEqual(expect.stringMatching(/^ok distill step: /));
     expect(lines).toContain('ok malloc tuning after a step: applied: mmap threshold 32 MiB, no trimming; a 30 MiB block is heap');
     expect(lines.at(-1)).toBe('passed: 0 check(s) failed');
-    expect(lines).toHaveLength(11);
+    expect(lines).toHaveLength(14);
     expect(status).toBe(0);
   });
 
