@@ -4,7 +4,8 @@ import { access, readFile, rm, stat } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import path from 'node:path';
 import { atomicWriteFile } from '../io/atomicWrite.js';
-import { serializeSafetensors, type TensorEntry } from '../io/safetensors.js';
+import { fileKind } from '../io/fileProblem.js';
+import { SafetensorsError, serializeSafetensors, type TensorEntry } from '../io/safetensors.js';
 import { architectureOf, loadCheckpointWeights, WeightsError } from '../model/checkpointWeights.js';
 import { toTimm, type ModelConfig } from '../model/modelConfig.js';
 import { assertStateDictFits, timmStateShapes } from '../model/timmStateShapes.js';
@@ -124,6 +125,7 @@ async function checkOutputs(outputs: string[]): Promise<void> {
   for (const out of outputs) {
     const existing = await stat(out).catch(() => undefined);
     if (existing?.isDirectory()) throw badArgument(`cannot write ${out}: it is a directory; pass a file path`);
+    if (existing && !existing.isFile()) throw badArgument(`cannot write ${out}: it is ${fileKind(existing)}; pass a path for a regular file`);
     const dir = path.dirname(path.resolve(out));
     try {
       await access(dir, constants.W_OK);
@@ -141,6 +143,11 @@ export async function exportModel(options: ExportOptions): Promise<ExportResult>
   const { timmClass, kwargs } = toTimm(config);
   const archName = name ?? timmClass;
   const check = assertStateDictFits(config, weights.tensors, weights.file, archName);
+  for (const key of timmStateShapes(config).keys()) {
+    if (weights.tensors.get(key)?.dtype === 'I64') {
+      throw new SafetensorsError(weights.file, 'is I64 (integers); a weight must be a floating-point tensor (F32, F16, BF16 or F64)', key);
+    }
+  }
   const warnings: string[] = [];
   const classes = await classNamesFor(options, weights.metadata, weights.dir, config);
   const norm = normalisation(options, weights.metadata, config, warnings);

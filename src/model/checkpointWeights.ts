@@ -1,13 +1,11 @@
-// Resolves `--weights` (a checkpoint directory or a .safetensors file, `--ema`) and the architecture the
+// Reads `--weights` (through model/weightsSource.ts: a file, a checkpoint or a run directory; `--ema`) and the architecture the
 // weights belong to (their `timm_class` + `kwargs` metadata, or `--model <preset>`).
-import { readdir, stat } from 'node:fs/promises';
-import path from 'node:path';
-import { readSafetensors, type TensorEntry } from '../io/safetensors.js';
+import type { TensorEntry } from '../io/safetensors.js';
 import { fromTimm, resolveModel, toTimm, type ModelConfig } from './modelConfig.js';
 import { WeightsError } from './weightsError.js';
+import { readWeights, resolveWeightsSource } from './weightsSource.js';
 
-export const MODEL_WEIGHTS_FILE = 'model.safetensors';
-export const EMA_WEIGHTS_FILE = 'ema.safetensors';
+export { EMA_WEIGHTS_FILE, MODEL_WEIGHTS_FILE } from './weightsSource.js';
 
 export { WeightsError };
 
@@ -22,36 +20,13 @@ export interface CheckpointWeights {
   metadata: Record<string, string>;
 }
 
-/** The safetensors file `--weights` (and `--ema`) point at; the error says what to pass instead. */
-export async function resolveWeightsFile(weights: string, options: { ema?: boolean } = {}): Promise<{ file: string; dir: string; kind: CheckpointWeights['kind'] }> {
-  let info;
-  try {
-    info = await stat(weights);
-  } catch {
-    throw new WeightsError('MDISTILL_BAD_ARGUMENT', `--weights ${weights}: no such file or directory. Pass a checkpoint directory (holding ${MODEL_WEIGHTS_FILE}) or a .safetensors file.`);
-  }
-  if (info.isDirectory()) {
-    const name = options.ema ? EMA_WEIGHTS_FILE : MODEL_WEIGHTS_FILE;
-    const file = path.join(weights, name);
-    const present = await readdir(weights);
-    if (!present.includes(name)) {
-      const others = present.filter((f) => f.endsWith('.safetensors'));
-      throw new WeightsError('MDISTILL_BAD_ARGUMENT', `--weights ${weights}: the checkpoint directory has no ${name}` +
-        (others.length ? ` (it holds ${others.join(', ')})` : ' and no other .safetensors file') +
-        (options.ema ? '. Drop --ema to use the raw model weights, or pick a checkpoint saved with an EMA.' : '. Pass a checkpoint directory such as runs/<name>/checkpoint-best, or a .safetensors file.'));
-    }
-    return { file, dir: weights, kind: options.ema ? 'ema' : 'model' };
-  }
-  if (options.ema) {
-    throw new WeightsError('MDISTILL_BAD_ARGUMENT', `--ema needs a checkpoint directory (with ${EMA_WEIGHTS_FILE}), but --weights ${weights} is a single file. Drop --ema, or pass the directory.`);
-  }
-  return { file: weights, dir: path.dirname(weights), kind: 'file' };
-}
-
-export async function loadCheckpointWeights(weights: string, options: { ema?: boolean } = {}): Promise<CheckpointWeights> {
-  const where = await resolveWeightsFile(weights, options);
-  const { tensors, metadata } = await readSafetensors(where.file);
-  return { ...where, tensors, metadata };
+/** Reads `--weights` (any form resolveWeightsSource accepts; `--ema` picks the checkpoint's EMA). */
+export async function loadCheckpointWeights(weights: string, options: { ema?: boolean; flag?: string } = {}): Promise<CheckpointWeights> {
+  const flag = options.flag ?? '--weights';
+  const where = await resolveWeightsSource(weights, { flag, ema: options.ema });
+  if (where.note) process.stderr.write(`note: ${where.note}\n`);
+  const { tensors, metadata } = await readWeights(where, { flag });
+  return { file: where.file, dir: where.dir, kind: where.kind, tensors, metadata };
 }
 
 /** timm's `global_pool` changes the head's input without changing any weight, so the state-dict check cannot see it. */
