@@ -36,13 +36,14 @@ export function dataConfigOf(config: TrainConfig, dist: DistContext = SINGLE_PRO
   };
 }
 
-/** The native trainer's options. Without a teacher there is no distillation, whatever --distillation-type says. */
+/** The native trainer's options. Without a teacher there is no distillation, whatever --distillation-type says,
+ *  and no layer pairs (--s-id/--t-id are not checked against a student that has no teacher to match). */
 export function trainerOptionsOf(config: TrainConfig, withTeacher = true): TrainerOptions {
   return {
     kd: withTeacher ? config['distillation-type'] : 'none',
     alpha: config['distillation-alpha'], beta: config['distillation-beta'], tau: config['distillation-tau'],
     wSample: config['w-sample'], wPatch: config['w-patch'], wRand: config['w-rand'], K: config.K, maxPatchNum: config['max-patch-num'],
-    manifoldImpl: config['manifold-impl'], sIds: config['s-id'], tIds: config['t-id'],
+    manifoldImpl: config['manifold-impl'], sIds: withTeacher ? config['s-id'] : [], tIds: withTeacher ? config['t-id'] : [],
     clipGrad: config['clip-grad'] ?? 0, emaDecay: config['model-ema-decay'], amp: config.amp, seed: config.seed,
     weightDecay: config['weight-decay'],
   };
