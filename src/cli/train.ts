@@ -3,15 +3,18 @@
 // its launcher's variables describe.
 import { Command } from 'commander';
 import { availableParallelism } from 'node:os';
-import { resolveConfig } from '../config/resolveConfig.js';
+import { ConfigError, resolveConfig } from '../config/resolveConfig.js';
 import { setThreads } from '../native/index.js';
 import { runTrain } from '../recipes/runTrain.js';
 import { addConfigFlags, configFromFlags } from './configFlags.js';
 import { distEnvFrom } from '../dist/distEnv.js';
 import { connectDist, SINGLE_PROCESS, type DistContext } from '../dist/distContext.js';
 import { launchLocal } from '../dist/launchLocal.js';
+import { watchLauncher } from '../dist/launcherWatch.js';
 
 export const DEFAULT_TRAIN_PRESET = 'quickstart';
+/** More local processes than this per core only thrash (and 1000 would exhaust the memory first). */
+const MAX_PROCESSES_PER_CORE = 4;
 
 export function registerTrainCommand(program: Command): void {
   const command = program
@@ -20,10 +23,16 @@ export function registerTrainCommand(program: Command): void {
     .option('--config <file|preset>', `YAML config or a preset in configs/ (default: ${DEFAULT_TRAIN_PRESET}); flags override it`);
   addConfigFlags(command);
   command.action(async (opts: { config?: string }, cmd: Command) => {
-    const config = await resolveConfig({ configFile: opts.config ?? DEFAULT_TRAIN_PRESET, flags: configFromFlags(cmd) });
     const env = distEnvFrom();
+    if (env) watchLauncher();
+    const config = await resolveConfig({ configFile: opts.config ?? DEFAULT_TRAIN_PRESET, flags: configFromFlags(cmd) });
     if (config['nproc-per-node'] > 1 && !env) {
-      const launched = await launchLocal({ nproc: config['nproc-per-node'], argv: process.argv.slice(1) });
+      const limit = MAX_PROCESSES_PER_CORE * availableParallelism();
+      if (config['nproc-per-node'] > limit) {
+        throw new ConfigError(`--nproc-per-node ${config['nproc-per-node']}: at most ${limit} (${MAX_PROCESSES_PER_CORE} per core on this ` +
+          `${availableParallelism()}-core machine); each process is a whole trainer with its own libtorch and memory`);
+      }
+      const launched = await launchLocal({ nproc: config['nproc-per-node'], argv: process.argv.slice(1), graceSeconds: config['dist-timeout'] });
       process.exitCode = launched.exitCode;
       return;
     }
