@@ -1,5 +1,7 @@
 // `mdistill report <run-dir>`: writes the run's self-contained report.html.
 import type { Command } from 'commander';
+import { stat } from 'node:fs/promises';
+import { fileKind } from '../io/fileProblem.js';
 import { writeReport } from '../report/report.js';
 
 export { writeReport };
@@ -11,6 +13,10 @@ export function registerReportCommand(program: Command): void {
     .argument('<run-dir>', 'the --output-dir of an mdistill train run')
     .option('--out <file>', 'where to write the report (default: <run-dir>/report.html)')
     .action(async (runDir: string, opts: { out?: string }) => {
+      if (opts.out !== undefined) {
+        const existing = await stat(opts.out).catch(() => undefined);
+        if (existing && !existing.isFile()) throw new Error(`--out ${opts.out}: it is ${fileKind(existing)}; pass the path of an .html file`);
+      }
       const r = await writeReport(runDir, opts.out);
       for (const w of r.warnings) console.warn(`warning: ${w}`);
       const empty = r.charts.empty.length ? `; no data yet for ${r.charts.empty.join(', ')}` : '';
