@@ -209,7 +209,7 @@ export class DataLoader {
     if (this.badIndices.has(b.index)) return;
     this.badIndices.set(b.index, { source: b.source, error: b.error });
     if (this.o.onBadSample) this.o.onBadSample(b);
-    else process.emitWarning(`skipping unreadable sample ${b.source}: ${b.error}`, { code: 'MDISTILL_BAD_SAMPLE' });
+    else process.stderr.write(`warning: skipping unreadable sample ${b.source}: ${b.error}\n`);
   }
 
   private checkBad(): void {

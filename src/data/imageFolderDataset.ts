@@ -90,7 +90,7 @@ async function walkImages(dir: string, seen: Set<string>, warn: (m: string) => v
 }
 
 function warnListing(message: string): void {
-  process.emitWarning(message, { code: 'MDISTILL_DATASET_LISTING' });
+  process.stderr.write(`warning: ${message}\n`);
 }
 
 export interface ImageFolderOptions {

@@ -13,7 +13,7 @@ import type { EvalResult } from '../log/records.js';
 import { writeReport } from '../report/report.js';
 import { openDataSources, type DataSources } from '../train/dataSources.js';
 import { evaluateModel } from '../train/evaluate.js';
-import { claimRunDir, prepareRunDir, RunDirectoryError, type RunDirUse } from '../train/runDirectory.js';
+import { assertFreeForResume, claimRunDir, prepareRunDir, RunDirectoryError, type RunDirUse } from '../train/runDirectory.js';
 import { StopSignal } from '../train/stopSignal.js';
 import { trainModel, type TrainRunResult } from '../train/trainRun.js';
 import { SINGLE_PROCESS, type DistContext } from '../dist/distContext.js';
@@ -38,18 +38,24 @@ async function checkTeacher(teacher: NativeModel, config: TrainConfig, data: Dat
   return r;
 }
 
-const DECISION: RunDirUse['kind'][] = ['fresh', 'finished', 'continue'];
+type MainRunUse = RunDirUse | { kind: 'resume' };
+const DECISION: MainRunUse['kind'][] = ['fresh', 'finished', 'continue', 'resume'];
 
 /**
  * What the main run does with --output-dir: decided by rank 0 (which alone writes there) and shared with every
- * rank, so all of them train, reuse or stop together.
+ * rank, so all of them train, reuse, resume or stop together.
  */
-async function agreeOnRunDir(outDir: string, config: TrainConfig, dist: DistContext): Promise<RunDirUse> {
-  let use: RunDirUse | undefined;
+async function agreeOnRunDir(outDir: string, config: TrainConfig, dist: DistContext, resumeFrom: string | undefined): Promise<MainRunUse> {
+  let use: MainRunUse | undefined;
   let refusal: unknown;
   if (dist.isMain) {
     try {
-      use = await claimRunDir(outDir, config, { label: 'student' });
+      if (resumeFrom) {
+        await assertFreeForResume(outDir, resumeFrom);
+        use = { kind: 'resume' };
+      } else {
+        use = await claimRunDir(outDir, config, { label: 'student' });
+      }
     } catch (err) {
       refusal = err;
     }
@@ -63,7 +69,7 @@ async function agreeOnRunDir(outDir: string, config: TrainConfig, dist: DistCont
   if (code >= DECISION.length) throw new RunDirectoryError(`rank 0 refused --output-dir ${outDir} (its message says why)`);
   if (use) return use;
   const kind = DECISION[code];
-  return kind === 'fresh' ? { kind } : { kind, checkpoint: path.join(outDir, 'checkpoint-last'), epoch: 0 };
+  return kind === 'fresh' || kind === 'resume' ? { kind } : { kind, checkpoint: path.join(outDir, 'checkpoint-last'), epoch: 0 };
 }
 
 /** Under several processes (`dist`), every rank runs this; only rank 0 writes files and prints. */
@@ -75,7 +81,7 @@ export async function runTrain(config: TrainConfig, dist: DistContext = SINGLE_P
   if (dist.isMain) await prepareRunDir(outDir);
   const resumeFrom = config.resume ? await resolveCheckpointDir(config.resume, { flag: '--resume' }) : null;
   if (resumeFrom?.note) say(`note: ${resumeFrom.note}`);
-  const use: RunDirUse | { kind: 'resume' } = resumeFrom ? { kind: 'resume' } : await agreeOnRunDir(outDir, config, dist);
+  const use = await agreeOnRunDir(outDir, config, dist, resumeFrom?.dir);
   const reuse = use.kind === 'finished';
   if (use.kind === 'finished') {
     say(`${outDir} holds this run, finished (epoch ${use.epoch} of ${config.epochs}): showing its results without training again. ` +

@@ -75,6 +75,19 @@ async function storedRun(dir: string): Promise<StoredRun | undefined> {
   return undefined;
 }
 
+/**
+ * --resume of a checkpoint from another run directory: the output directory must not hold a run of its own,
+ * which the resumed run's checkpoints would replace.
+ */
+export async function assertFreeForResume(dir: string, checkpoint: string, flag = '--output-dir'): Promise<void> {
+  if (path.resolve(path.dirname(checkpoint)) === path.resolve(dir)) return;
+  const stored = await storedRun(dir);
+  if (!stored) return;
+  throw new RunDirectoryError(`${flag} ${dir} already holds a run (epoch ${stored.epoch} of ${stored.epochs}); --resume ${checkpoint} ` +
+    `continues another run and would write over it. Nothing was changed. Resume into that run's own directory ` +
+    `(--output-dir ${path.dirname(checkpoint)}), or pass an empty --output-dir.`);
+}
+
 export interface ClaimOptions {
   /** 'student', 'teacher', 'scratch': names the run in messages. */
   label: string;

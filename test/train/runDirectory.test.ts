@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { defaultConfig } from '../../src/config/resolveConfig.js';
 import type { TrainConfig } from '../../src/config/schema.js';
-import { claimRunDir, prepareRunDir, recipeDifferences } from '../../src/train/runDirectory.js';
+import { assertFreeForResume, claimRunDir, prepareRunDir, recipeDifferences } from '../../src/train/runDirectory.js';
 import { tmpDir } from '../data/helpers.js';
 
 const t = tmpDir('rundir');
@@ -54,6 +54,18 @@ describe('claimRunDir', () => {
     const scratch = { ...base, 'distillation-type': 'none' as const };
     expect(recipeDifferences({ ...scratch, 'w-patch': 1, K: 8 }, scratch)).toEqual([]);
     expect(recipeDifferences({ ...base, 'w-patch': 1 }, base)).toEqual(['w-patch 1 → 4']);
+  });
+});
+
+describe('assertFreeForResume', () => {
+  it('lets a run resume into its own directory or an empty one, never over another run', async () => {
+    const a = runWith('resume-a', base, 1);
+    const b = runWith('resume-b', base, 3);
+    await expect(assertFreeForResume(a, path.join(a, 'checkpoint-last'))).resolves.toBeUndefined();
+    await expect(assertFreeForResume(a, path.join(a, '.checkpoint-last.old'))).resolves.toBeUndefined();
+    await expect(assertFreeForResume(path.join(t.dir, 'resume-new'), path.join(a, 'checkpoint-last'))).resolves.toBeUndefined();
+    await expect(assertFreeForResume(b, path.join(a, 'checkpoint-last'))).rejects.toThrow(
+      /^--output-dir .*resume-b already holds a run \(epoch 3 of 3\); --resume .*resume-a\/checkpoint-last continues another run and would write over it\. Nothing was changed\./);
   });
 });
 
