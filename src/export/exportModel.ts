@@ -1,10 +1,11 @@
 // `mdistill export`: resolve the architecture and weights, check them, build ONNX and/or timm-ready
 // safetensors in memory, then write each output atomically.
-import { access, readFile, rm, stat } from 'node:fs/promises';
+import { access, rm, stat } from 'node:fs/promises';
+import { NotRegularFileError, readRegularFile } from '../io/regularFile.js';
 import { constants } from 'node:fs';
 import path from 'node:path';
 import { atomicWriteFile } from '../io/atomicWrite.js';
-import { fileKind } from '../io/fileProblem.js';
+import { fileKind, reasonOf } from '../io/fileProblem.js';
 import { SafetensorsError, serializeSafetensors, type TensorEntry } from '../io/safetensors.js';
 import { architectureOf, loadCheckpointWeights, WeightsError } from '../model/checkpointWeights.js';
 import { toTimm, type ModelConfig } from '../model/modelConfig.js';
@@ -68,9 +69,10 @@ async function classNamesFor(options: ExportOptions, metadata: Record<string, st
     source = `--class-names ${options.classNames}`;
     let text: string;
     try {
-      text = await readFile(options.classNames, 'utf8');
-    } catch {
-      throw badArgument(`${source}: cannot read the file. Pass a JSON array of names or a text file with one name a line.`);
+      text = (await readRegularFile(options.classNames)).toString('utf8');
+    } catch (err) {
+      const why = err instanceof NotRegularFileError ? `it is ${err.kind}, not a regular file` : reasonOf(err).what;
+      throw badArgument(`${source}: cannot read it: ${why}. Pass a JSON array of names or a text file with one name a line.`);
     }
     names = parseNames(text, source);
   } else if (metadata.class_names !== undefined) {
@@ -78,7 +80,7 @@ async function classNamesFor(options: ExportOptions, metadata: Record<string, st
     names = parseNames(metadata.class_names, source);
   } else {
     const file = path.join(dir, CLASSES_FILE);
-    const text = await readFile(file, 'utf8').catch(() => undefined);
+    const text = await readRegularFile(file).then((b) => b.toString('utf8'), () => undefined);
     if (text !== undefined) {
       source = file;
       names = parseNames(text, file);
