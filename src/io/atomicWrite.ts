@@ -1,11 +1,21 @@
 // Writes a file, or a directory of files, so that readers see either the old content or the new, never a torn one.
 import { existsSync } from 'node:fs';
-import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { FileProblemError, errnoOf, reasonOf } from './fileProblem.js';
+import { FileProblemError, errnoOf, fileKind, reasonOf } from './fileProblem.js';
 import { makeDirectories } from './makeDirectories.js';
 
 export async function atomicWriteFile(target: string, data: Uint8Array | string): Promise<void> {
+  // The rename below would replace whatever is there: never a device, a FIFO or a directory (as root,
+  // `--out /dev/full` replaced the device node with a file).
+  const existing = await lstat(target).catch(() => undefined);
+  if (existing && !existing.isFile() && !existing.isSymbolicLink()) {
+    throw new FileProblemError(`could not write ${target}: it is ${fileKind(existing)}, not a regular file. Choose a file path.`, target);
+  }
+  const linked = existing?.isSymbolicLink() ? await stat(target).catch(() => undefined) : undefined;
+  if (linked && !linked.isFile()) {
+    throw new FileProblemError(`could not write ${target}: it is a link to ${fileKind(linked)}, not to a regular file. Choose a file path.`, target);
+  }
   const tmp = path.join(path.dirname(target), `.${path.basename(target)}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`);
   try {
     const handle = await open(tmp, 'w');

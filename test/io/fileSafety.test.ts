@@ -2,7 +2,7 @@
 // to it), a weights file larger than 2 GiB must load (a whole-file read stops there), file-system failures read as
 // words with the path and what to do (never raw errno text), and writers killed mid-write leave nothing behind.
 import { execFileSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readFileSync, symlinkSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { atomicWriteDir, atomicWriteFile, removeStaleTemporaries } from '../../src/io/atomicWrite.js';
@@ -83,6 +83,18 @@ describe('file-system failures in words', () => {
     await expect(full).rejects.not.toThrow(RAW_ERRNO);
     expect(readFileSync(path.join(dir, 'state.json'), 'utf8')).toBe('{"good":1}');
     await expect(atomicWriteFile('/dev/full/x.json', '{}')).rejects.toThrow(/could not write \/dev\/full\/x\.json: a part of \/dev\/full is not a directory/);
+  });
+
+  it('never replaces a FIFO, a device or a directory with the file it writes', async () => {
+    const fifo = path.join(t.dir, 'out.fifo');
+    execFileSync('mkfifo', [fifo]);
+    await expect(atomicWriteFile(fifo, 'x')).rejects.toThrow(/could not write .*out\.fifo: it is a FIFO \(named pipe\), not a regular file/);
+    // A link to a device (replacing the link would be harmless here; replacing /dev/null itself would not).
+    const device = path.join(t.dir, 'null-link');
+    symlinkSync('/dev/null', device);
+    await expect(atomicWriteFile(device, 'x')).rejects.toThrow(/it is a link to a character device, not to a regular file/);
+    expect(lstatSync(fifo).isFIFO()).toBe(true);
+    expect(lstatSync(device).isSymbolicLink()).toBe(true);
   });
 
   it('mkdir -p returns where the kernel answers ENOENT for a parent that exists (/proc), and names what is in the way', async () => {
