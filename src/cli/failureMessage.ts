@@ -10,13 +10,15 @@ const SYSCALL_ACTION: Record<string, string> = {
   copyfile: 'copy it', fsync: 'write it to disk', close: 'close it',
 };
 
-/** libtorch's message without `[enforce fail at alloc_cpu.cpp:75] .`, `Exception raised from …` and frame lines. */
+/** libtorch's (and Gloo's) message without `[enforce fail at alloc_cpu.cpp:75] .`, `[./gloo/…/pair.cc:598]`,
+ *  `Exception raised from …` and frame lines. */
 export function withoutNativeDetail(message: string): string {
   return message
     .split('\n')
     .filter((line) => !/^\s*(frame #\d+|Exception raised from|\(most recent call first\))/.test(line))
     .join('\n')
     .replace(/\[enforce fail at [^\]]*\]\s*\.?\s*/g, '')
+    .replace(/\[[^\]\s]*\.(cc|cpp|cu|cuh|h|hpp):\d+\]\s*/g, '')
     .replace(/\s*\(?Exception raised from .*$/s, '')
     .replace(/ Error code \d+ \([^)]*\)/, '')
     .trim();

@@ -8,7 +8,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { completeDir } from '../io/atomicWrite.js';
-import { fileProblem } from '../io/fileProblem.js';
+import { fileKind, fileProblem } from '../io/fileProblem.js';
 import { readSafetensors, type TensorEntry } from '../io/safetensors.js';
 import { WeightsError } from './weightsError.js';
 
@@ -92,7 +92,7 @@ export async function resolveWeightsSource(arg: string, options: { flag: string;
       (ema ? '. Drop --ema to use the raw model weights, or pick a checkpoint saved with an EMA.' : `. Pass ${FORMS}.`));
   }
   if (!info.isFile()) {
-    throw new WeightsError('MDISTILL_BAD_ARGUMENT', `${flag} ${arg}: not a regular file or a directory. Pass ${FORMS}.`);
+    throw new WeightsError('MDISTILL_BAD_ARGUMENT', `${flag} ${arg}: it is ${fileKind(info)}, not a weights file or a directory. Pass ${FORMS}.`);
   }
   if (ema) {
     throw new WeightsError('MDISTILL_BAD_ARGUMENT', `--ema needs a checkpoint directory (with ${EMA_WEIGHTS_FILE}), but ${flag} ${arg} is a single file. Drop --ema, or pass the directory.`);
@@ -123,6 +123,6 @@ export async function resolveCheckpointDir(arg: string, options: { flag: string 
   if (info.isFile()) {
     throw new WeightsError('MDISTILL_BAD_ARGUMENT', `${flag} ${arg}: a weights file holds no optimizer state or data position, so a run cannot resume from it. ${expect}.`);
   }
-  if (!info.isDirectory()) throw new WeightsError('MDISTILL_BAD_ARGUMENT', `${flag} ${arg}: not a directory. ${expect}.`);
+  if (!info.isDirectory()) throw new WeightsError('MDISTILL_BAD_ARGUMENT', `${flag} ${arg}: it is ${fileKind(info)}, not a checkpoint directory. ${expect}.`);
   throw new WeightsError('MDISTILL_BAD_ARGUMENT', `${flag} ${arg}: not a checkpoint directory (no ${CHECKPOINT_STATE_FILE}; ${await describeContent(arg)}). ${expect}.`);
 }
