@@ -13,7 +13,7 @@ try {
   ({ runCli } = await import(main.href));
 } catch (err) {
   // Loading the CLI itself failed (before its own error handling exists): say why in words.
-  const limits = { EMFILE: 'this process may open too few files: raise the limit (ulimit -n 4096) and run again',
+  const limits = { EMFILE: 'too many open files for this process\'s limit: raise it (ulimit -n 4096) and run again',
     ENFILE: 'the system has too many open files: close other programs and run again',
     ENOMEM: 'there is not enough memory to start', EACCES: 'a file of the installation is not readable: check its permissions' };
   const why = limits[err?.code] ?? String(err?.message ?? err).split('\n')[0];
