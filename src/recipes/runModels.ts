@@ -43,7 +43,10 @@ async function loadTeacher(config: TrainConfig, teacherConfig: ModelConfig, file
 /** The teacher of a run: none, weights (--teacher-path), or `<output-dir>/teacher` trained first (reused once complete). */
 export async function resolveTeacher(config: TrainConfig, data: DataSources, stop: StopSignal, log: (m: string) => void, dist: DistContext = SINGLE_PROCESS): Promise<ResolvedTeacher> {
   if (config['distillation-type'] === 'none') {
-    if (config['teacher-path'] !== null) log(`note: --distillation-type none trains without a teacher; --teacher-path ${config['teacher-path']} is not used`);
+    // ('train', a recipe's own teacher, is simply not needed; a weights path the user gave deserves the note.)
+    if (config['teacher-path'] !== null && config['teacher-path'] !== 'train') {
+      log(`note: --distillation-type none trains without a teacher; --teacher-path ${config['teacher-path']} is not used`);
+    }
     return { teacher: null };
   }
   const teacherConfig = modelFor(config['teacher-model'], config['teacher-overrides'], config, data, 'teacher-overrides');
