@@ -46,7 +46,7 @@ export function registerAblateCommand(program: Command): void {
     const flags = configFromFlags(cmd);
     if (flags.resume) throw new Error('ablate does not take --resume: run the same command again, it reuses the finished runs and the teacher');
     if (flags.finetune) throw new Error('ablate does not take --finetune: its rows compare students trained from scratch (fine-tune with mdistill train --finetune)');
-    const config = await resolveConfig({ configFile: opts.preset, flags: { ...flags, 'output-dir': flags['output-dir'] ?? DEFAULT_ABLATION_DIR } });
+    const config = await resolveConfig({ configFile: opts.preset, configFlag: '--preset', flags: { ...flags, 'output-dir': flags['output-dir'] ?? DEFAULT_ABLATION_DIR } });
     if (config.threads !== null) setThreads(config.threads);
     const outcome = await runAblation({
       config, preset: opts.preset, seeds: opts.seeds, command: commandLine(cmd),

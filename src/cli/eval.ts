@@ -13,7 +13,7 @@ export function registerEvalCommand(program: Command): void {
   const command = program
     .command('eval')
     .description('evaluate weights (a checkpoint directory, a timm safetensors file or a PyTorch .pth) on a validation split')
-    .requiredOption('--weights <path>', 'checkpoint directory (runs/<name>/checkpoint-best), .safetensors file or .pth checkpoint')
+    .requiredOption('--weights <path>', 'checkpoint directory (runs/<name>/checkpoint-best), run directory (its checkpoint-best), .safetensors file or .pth checkpoint')
     .option('--ema', 'with a checkpoint directory or a .pth holding model_ema: evaluate the EMA weights')
     .option('--model <preset>', 'architecture when the weights carry no timm_class/kwargs metadata (a .pth: inferred from its shapes)')
     .option('--json', 'print one JSON object');

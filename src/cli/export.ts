@@ -12,7 +12,7 @@ export function registerExportCommand(program: Command): void {
   program
     .command('export')
     .description('export a checkpoint as ONNX (opset 17, dynamic batch) and/or timm-ready safetensors')
-    .requiredOption('--weights <path>', 'checkpoint directory (model.safetensors, ema.safetensors), a .safetensors file or a PyTorch .pth')
+    .requiredOption('--weights <path>', 'checkpoint directory (model.safetensors, ema.safetensors), a run directory (its checkpoint-best), a .safetensors file or a PyTorch .pth')
     .option('--onnx <file>', 'write an ONNX model: input pixel_values [N, C, H, W] float32, output logits')
     .option('--safetensors <file>', 'write the weights with timm names and metadata, without training-only state')
     .option('--ema', "export the EMA weights of the checkpoint directory or the .pth's model_ema (both outputs)")

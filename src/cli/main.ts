@@ -9,6 +9,7 @@ import { registerTrainCommand } from './train.js';
 import { registerEvalCommand } from './eval.js';
 import { registerConvertCommand } from './convert.js';
 import { lastListFlagWins } from './configFlags.js';
+import { failureMessage } from './failureMessage.js';
 import { officialSpellings } from './officialFlags.js';
 import { packageRoot } from '../io/packageRoot.js';
 import path from 'node:path';
@@ -34,8 +35,23 @@ export function buildProgram(): Command {
   return program;
 }
 
+/**
+ * A closed stdout (`mdistill info | head -1`) or a terminal that went away must not crash a run with an unhandled
+ * EPIPE/EIO: the output is dropped and the command carries on (a training run still saves its checkpoints).
+ */
+function guardOutputStreams(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    if (stream.listenerCount('error') > 0) continue;
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE' || err.code === 'EIO' || err.code === 'ERR_STREAM_DESTROYED') return;
+      throw err;
+    });
+  }
+}
+
 /** Runs the CLI and returns the process exit code. */
 export async function runCli(argv: string[]): Promise<number> {
+  guardOutputStreams();
   const program = buildProgram();
   const command = program.commands.find((c) => c.name() === argv[2]);
   const known = new Set((command?.options ?? []).map((o) => o.long).filter((f): f is string => f !== undefined));
@@ -44,7 +60,7 @@ export async function runCli(argv: string[]): Promise<number> {
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode;
-    const message = err instanceof Error ? err.message : String(err);
+    const message = failureMessage(err);
     const code = err instanceof Error && 'code' in err ? ` [${String((err as { code: unknown }).code)}]` : '';
     console.error(`mdistill: ${message}${code}`);
     return 1;

@@ -5,7 +5,7 @@
 import { Command } from 'commander';
 import { availableParallelism } from 'node:os';
 import { BASE_CONFIG_HELP, baseConfigFor, QUICKSTART_PRESET } from '../config/baseConfig.js';
-import { resolveConfig } from '../config/resolveConfig.js';
+import { ConfigError, resolveConfig } from '../config/resolveConfig.js';
 import { setThreads } from '../native/index.js';
 import { runTrain } from '../recipes/runTrain.js';
 import { addConfigFlags, configFromFlags } from './configFlags.js';
@@ -14,8 +14,11 @@ import { addOfficialFlags, applyDistUrl, officialFlagNotes, type OfficialFlags }
 import { distEnvFrom } from '../dist/distEnv.js';
 import { connectDist, SINGLE_PROCESS, type DistContext } from '../dist/distContext.js';
 import { launchLocal } from '../dist/launchLocal.js';
+import { watchLauncher } from '../dist/launcherWatch.js';
 
 export const DEFAULT_TRAIN_PRESET = QUICKSTART_PRESET;
+/** More local processes than this per core only thrash (and 1000 would exhaust the memory first). */
+const MAX_PROCESSES_PER_CORE = 4;
 
 export function registerTrainCommand(program: Command): void {
   const command = program
@@ -27,6 +30,7 @@ export function registerTrainCommand(program: Command): void {
   addConfigFlags(command);
   addOfficialFlags(command);
   command.action(async (opts: { config?: string; dryRun?: boolean } & OfficialFlags, cmd: Command) => {
+    watchLauncher();
     const flags = configFromFlags(cmd);
     const base = baseConfigFor(opts.config, flags.model);
     const config = await resolveConfig({ configFile: base.preset, flags });
@@ -39,7 +43,12 @@ export function registerTrainCommand(program: Command): void {
       return;
     }
     if (config['nproc-per-node'] > 1 && !env) {
-      const launched = await launchLocal({ nproc: config['nproc-per-node'], argv: process.argv.slice(1) });
+      const limit = MAX_PROCESSES_PER_CORE * availableParallelism();
+      if (config['nproc-per-node'] > limit) {
+        throw new ConfigError(`--nproc-per-node ${config['nproc-per-node']}: at most ${limit} (${MAX_PROCESSES_PER_CORE} per core on this ` +
+          `${availableParallelism()}-core machine); each process is a whole trainer with its own libtorch and memory`);
+      }
+      const launched = await launchLocal({ nproc: config['nproc-per-node'], argv: process.argv.slice(1), graceSeconds: config['dist-timeout'] });
       process.exitCode = launched.exitCode;
       return;
     }

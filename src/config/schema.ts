@@ -25,7 +25,7 @@ export const SCHEMA = {
   'model-overrides': { type: 'json-object', default: {}, help: 'student ModelConfig fields to override, e.g. {"embedDim":64,"depth":4}', group: 'model' },
   'teacher-model': { type: 'string', default: 'cait_s24_224', help: 'teacher preset (timm name)', group: 'model' },
   'teacher-overrides': { type: 'json-object', default: {}, help: 'teacher ModelConfig fields to override', group: 'model' },
-  'teacher-path': { type: 'string', default: null, nullable: true, help: 'teacher weights: .safetensors (timm names) or a .pth (the official/DeiT checkpoints); "train" trains one first', group: 'model' },
+  'teacher-path': { type: 'string', default: null, nullable: true, help: 'teacher weights: .safetensors (timm names), a .pth (the official/DeiT checkpoints), a checkpoint or a run directory; "train" trains one first', group: 'model' },
   'teacher-epochs': { type: 'integer', default: 0, min: 0, help: 'with --teacher-path train: epochs to train the teacher', group: 'model' },
   'compare-scratch': { type: 'boolean', default: false, help: 'also train the student from scratch (no teacher) and compare', group: 'model' },
   finetune: { type: 'string', default: null, nullable: true, help: 'start the student from these weights (checkpoint dir, .safetensors or .pth): head dropped when the classes differ, pos_embed resampled when the input size does', group: 'model' },
@@ -74,7 +74,7 @@ export const SCHEMA = {
   // Run
   'output-dir': { type: 'string', default: 'runs/latest', help: 'run directory (config, log, checkpoints, report)', group: 'run' },
   seed: { type: 'integer', default: 0, min: 0, help: 'seed of every random decision', group: 'run' },
-  resume: { type: 'string', default: null, nullable: true, help: 'checkpoint directory to continue from exactly (a .pth cannot be resumed: use --finetune)', group: 'run' },
+  resume: { type: 'string', default: null, nullable: true, help: 'checkpoint directory (or a run directory: its checkpoint-last) to continue from exactly (a .pth cannot be resumed: use --finetune)', group: 'run' },
   'log-every': { type: 'integer', default: 20, min: 1, help: 'log.jsonl step records every N steps', group: 'run' },
   'teacher-check': { type: 'integer', default: 512, min: 0, help: 'validation images for the teacher sanity check (0: off)', group: 'run' },
   // Machine

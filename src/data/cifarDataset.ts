@@ -1,9 +1,8 @@
 // CIFAR-10 / CIFAR-100 in their binary form ("cifar-10-batches-bin", "cifar-100-binary").
 // A record is the label byte(s) then 3072 bytes of planar R, G, B 32×32; we store HWC.
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { DatasetError, type MemoryDataset, sharedBytes, sharedInt32 } from './dataset.js';
+import { DatasetError, type MemoryDataset, sharedBytes, sharedInt32, readDataFile } from './dataset.js';
 
 const PIXELS = 32 * 32 * 3;
 
@@ -55,7 +54,7 @@ async function classNames(dir: string, o: CifarOptions): Promise<string[]> {
   const metaFile = path.join(dir, o.variant === 'cifar10' ? 'batches.meta.txt' : 'fine_label_names.txt');
   const n = o.variant === 'cifar10' ? 10 : 100;
   if (existsSync(metaFile)) {
-    const names = (await readFile(metaFile, 'utf8')).split(/\r?\n/).map((s) => s.trim()).filter((s) => s.length > 0);
+    const names = ((await readDataFile(metaFile)).toString('utf8')).split(/\r?\n/).map((s) => s.trim()).filter((s) => s.length > 0);
     if (names.length !== n) {
       throw new DatasetError('MDISTILL_BAD_DATASET', `${metaFile} lists ${names.length} class names, ${o.variant} has ${n}`);
     }
@@ -78,7 +77,7 @@ export async function cifarDataset(o: CifarOptions): Promise<MemoryDataset> {
   const parts = [];
   for (const f of names) {
     const file = path.join(dir, f);
-    parts.push(parseCifarRecords(await readFile(file), file, o.variant));
+    parts.push(parseCifarRecords(await readDataFile(file), file, o.variant));
   }
   const n = parts.reduce((a, p) => a + p.labels.length, 0);
   const labels = sharedInt32(n);

@@ -1,8 +1,9 @@
 // Builds the train and eval loaders of a run from its data settings (the training flags' names in comments; the
 // defaults of the options that have a flag are the flag's, from src/config/schema.ts).
 import { SCHEMA } from '../config/schema.js';
+import { capAtCores } from '../native/threadCap.js';
 import { DataLoader, defaultWorkerCount } from './dataLoader.js';
-import { subsetDataset, type ImageDataset } from './dataset.js';
+import { DatasetError, subsetDataset, type ImageDataset } from './dataset.js';
 import { DATASET_STATS, IMAGENET_MEAN, IMAGENET_STD, channelStats } from './normalize.js';
 import { type DatasetName, openDataset } from './openDataset.js';
 import { type TransformSpec, deitEvalSpec, deitTrainSpec, smallEvalSpec, smallTrainSpec } from './transformSpec.js';
@@ -99,7 +100,7 @@ function openSplit(c: DataConfig, split: 'train' | 'val'): Promise<ImageDataset>
 }
 
 function loaderCommon(c: DataConfig) {
-  const workers = c.workers ?? defaultWorkerCount(c.nativeThreads ?? 1);
+  const workers = c.workers === undefined ? defaultWorkerCount(c.nativeThreads ?? 1) : capAtCores(c.workers, '--workers');
   return { seed: c.seed, workers, prefetch: c.prefetch ?? Math.max(2, 2 * workers), maxBadFraction: c.maxBadFraction };
 }
 
@@ -120,12 +121,24 @@ export async function createEvalLoader(c: DataConfig): Promise<EvalLoader> {
   return { eval: loader, classes: evalSet.classes, transform, close: () => loader.close() };
 }
 
+/** Which classes one split has and the other lacks, or where their order differs. */
+function classMismatch(train: ImageDataset, val: ImageDataset): string {
+  const quote = (names: string[]) => names.slice(0, 8).map((n) => `'${n}'`).join(', ') + (names.length > 8 ? `, … (${names.length} in all)` : '');
+  const onlyTrain = train.classes.filter((k) => !val.classes.includes(k));
+  const onlyVal = val.classes.filter((k) => !train.classes.includes(k));
+  const parts: string[] = [];
+  if (onlyTrain.length) parts.push(`only ${train.source} has ${quote(onlyTrain)}`);
+  if (onlyVal.length) parts.push(`only ${val.source} has ${quote(onlyVal)}`);
+  if (!parts.length) parts.push(`the classes are the same but in another order (train: ${quote(train.classes)}; val: ${quote(val.classes)})`);
+  return `the train and val splits have different classes: ${parts.join('; ')}. Both need the same class directories (an empty one is allowed).`;
+}
+
 export async function createLoaders(c: DataConfig): Promise<Loaders> {
   const [fullTrain, fullEval] = await Promise.all([openSplit(c, 'train'), openSplit(c, 'val')]);
   const trainSet = subsetDataset(fullTrain, c.trainSubset ?? 0);
   const evalSet = subsetDataset(fullEval, c.evalSubset ?? 0);
   if (trainSet.classes.length !== evalSet.classes.length || trainSet.classes.some((k, i) => evalSet.classes[i] !== k)) {
-    throw new RangeError(`the train split of ${trainSet.source} and the val split of ${evalSet.source} have different classes`);
+    throw new DatasetError('MDISTILL_BAD_DATASET', classMismatch(trainSet, evalSet));
   }
   const transforms = transformsFor(trainSet, c);
   const train = new DataLoader({

@@ -3,6 +3,7 @@
 // without a copy; the consumer calls release() when the native step is done, and only then is the slot refilled.
 import os from 'node:os';
 import { SCHEMA } from '../config/schema.js';
+import { formatBytes, machineMemoryBytes } from '../io/machineLimits.js';
 import type { Batch } from './batch.js';
 import { type BadSample, type ChunkTask, fillChunk } from './batchFiller.js';
 import { DatasetError, type ImageDataset } from './dataset.js';
@@ -56,7 +57,7 @@ export class DataLoader {
   private readonly slots: Slot[];
   private readonly local: SampleTransform;
   private pool: WorkerPool | undefined;
-  private readonly badIndices = new Map<number, string>();
+  private readonly badIndices = new Map<number, { source: string; error: string }>();
   private readonly maxBadFraction: number;
   private readonly samplerOptions: SamplerOptions;
   private slotWaiters: (() => void)[] = [];
@@ -81,6 +82,11 @@ export class DataLoader {
     const withTargets = o.targets !== undefined && (mixupActive(o.targets) || o.targets.smoothing > 0);
     const n = o.slots ?? o.prefetch + 2;
     if (n < 1) throw new RangeError(`slots must be >= 1, got ${n}`);
+    const bytes = n * o.batchSize * (per + (withTargets ? this.numClasses : 0) + 1) * 4;
+    if (bytes > machineMemoryBytes()) {
+      throw new RangeError(`batch size ${o.batchSize} (--batch-size) needs ${formatBytes(bytes)} of batch buffers (${n} slots × ${o.batchSize} images × ` +
+        `${per} floats × 4 bytes), more than the ${formatBytes(machineMemoryBytes())} of memory this machine has`);
+    }
     this.slots = Array.from({ length: n }, (_, id) => ({
       id,
       images: new Float32Array(new SharedArrayBuffer(o.batchSize * per * 4)),
@@ -96,7 +102,7 @@ export class DataLoader {
 
   /** Distinct samples that failed to load so far, with their sources (file paths). */
   get badSamples(): { count: number; sources: string[] } {
-    return { count: this.badIndices.size, sources: [...this.badIndices.values()] };
+    return { count: this.badIndices.size, sources: [...this.badIndices.values()].map((b) => b.source) };
   }
 
   /** The samples of this rank's epoch, in order (for tests and for checking a resume). */
@@ -201,18 +207,18 @@ export class DataLoader {
 
   private recordBad(b: BadSample): void {
     if (this.badIndices.has(b.index)) return;
-    this.badIndices.set(b.index, b.source);
+    this.badIndices.set(b.index, { source: b.source, error: b.error });
     if (this.o.onBadSample) this.o.onBadSample(b);
-    else process.emitWarning(`skipping unreadable sample ${b.source}: ${b.error}`, { code: 'MDISTILL_BAD_SAMPLE' });
+    else process.stderr.write(`warning: skipping unreadable sample ${b.source}: ${b.error}\n`);
   }
 
   private checkBad(): void {
     const limit = this.maxBadFraction * this.o.dataset.length;
     if (this.badIndices.size > limit) {
-      const shown = [...this.badIndices.values()].slice(0, 5).join(', ');
+      const shown = [...this.badIndices.values()].slice(0, 5).map((b) => `${b.source}: ${b.error}`).join('; ');
       throw new DatasetError('MDISTILL_TOO_MANY_BAD_SAMPLES',
         `${this.badIndices.size} of ${this.o.dataset.length} samples of ${this.o.dataset.source} failed to load, more than ` +
-        `maxBadFraction ${this.maxBadFraction} allows (e.g. ${shown}). Check the data set files, or raise --max-bad-fraction.`);
+        `maxBadFraction ${this.maxBadFraction} allows (${shown}). Fix or remove those files, or raise --max-bad-fraction.`);
     }
   }
 

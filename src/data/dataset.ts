@@ -1,7 +1,10 @@
 // The datasets the loader reads. Both kinds are plain data that can be posted to worker threads: in-memory
 // pixels live in SharedArrayBuffers (shared, not copied), file datasets are a list of paths.
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
+import { makeDirectories } from '../io/makeDirectories.js';
 import path from 'node:path';
+import { reasonOf } from '../io/fileProblem.js';
+import { NotRegularFileError, readRegularFile } from '../io/regularFile.js';
 
 interface DatasetBase {
   /** A short name for logs ('fashion-mnist', 'cifar10', 'imagefolder', 'synthetic'). */
@@ -86,6 +89,17 @@ export class DatasetError extends Error {
   }
 }
 
+/** The whole of a data file (IDX, CIFAR batch, class-name list), opening only a regular file; errors name the file and say what to do. */
+export async function readDataFile(file: string): Promise<Buffer> {
+  try {
+    return await readRegularFile(file);
+  } catch (err) {
+    const why = err instanceof NotRegularFileError ? `it is ${err.kind}, not a regular file. Pass a directory of data files`
+      : `${reasonOf(err).what}. ${reasonOf(err).fix[0].toUpperCase()}${reasonOf(err).fix.slice(1)}`;
+    throw new DatasetError('MDISTILL_BAD_DATASET', `--data-path: cannot read ${file}: ${why}.`);
+  }
+}
+
 export function sharedBytes(n: number): Uint8Array {
   return new Uint8Array(new SharedArrayBuffer(n));
 }
@@ -102,7 +116,7 @@ export function memoryImage(ds: MemoryDataset, index: number): Uint8Array {
 
 /** Writes the class-name ↔ index map of a run: `{"classes": [...]}` (index = position). */
 export async function writeClassesJson(dir: string, classes: readonly string[]): Promise<string> {
-  await mkdir(dir, { recursive: true });
+  await makeDirectories(dir);
   const file = path.join(dir, 'classes.json');
   await writeFile(file, JSON.stringify({ classes }, null, 1) + '\n');
   return file;

@@ -1,10 +1,9 @@
 // MNIST-style IDX files (MNIST, Fashion-MNIST), gzip-compressed or raw. Debian's dataset-fashion-mnist
 // installs them under /usr/share/datasets/fashion-mnist/.
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { DatasetError, type MemoryDataset, sharedBytes, sharedInt32 } from './dataset.js';
+import { DatasetError, type MemoryDataset, sharedBytes, sharedInt32, readDataFile } from './dataset.js';
 
 export const FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
 
@@ -83,8 +82,8 @@ export async function idxDataset(o: IdxOptions): Promise<MemoryDataset> {
       `${prefix}-labels-idx1-ubyte[.gz] in ${dir}. Install it with 'apt-get install dataset-fashion-mnist' ` +
       `(files go to ${FASHION_MNIST_DIR}), or point --data-path at a directory holding the IDX files.`);
   }
-  const images = parseIdx(await readFile(imagesFile), imagesFile);
-  const labels = parseIdx(await readFile(labelsFile), labelsFile);
+  const images = parseIdx(await readDataFile(imagesFile), imagesFile);
+  const labels = parseIdx(await readDataFile(labelsFile), labelsFile);
   if (images.dims.length !== 3) throw bad(imagesFile, `has ${images.dims.length} dimensions, images need 3 (count, rows, cols)`);
   if (labels.dims.length !== 1) throw bad(labelsFile, `has ${labels.dims.length} dimensions, labels need 1`);
   const [n, h, w] = images.dims;

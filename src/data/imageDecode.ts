@@ -1,37 +1,58 @@
 // Decoding with sharp (libvips): EXIF orientation applied, alpha dropped (PIL's convert('RGB')), grey and
 // 16-bit images brought to 8-bit sRGB. Crop and bicubic resize run inside libvips, decoding at reduced size
 // (libvips shrink-on-load) when the crop allows.
-import { closeSync, openSync, readSync } from 'node:fs';
+import { lstat, stat } from 'node:fs/promises';
 import sharp from 'sharp';
+import { FileProblemError, reasonOf } from '../io/fileProblem.js';
+import { NotRegularFileError, readRegularFile } from '../io/regularFile.js';
 import { HEADER_BYTES, readImageHeader } from './imageHeader.js';
 import type { CropBox } from './randomResizedCrop.js';
 
 sharp.concurrency(1);
 sharp.cache(false);
 
-export type ImageInput = { file: string } | { raw: Uint8Array; width: number; height: number; channels: 1 | 3 };
+/** An image file (its bytes, once read: see loadImageFile), or raw 8-bit pixels. */
+export type ImageInput = { file: string; bytes?: Uint8Array } | { raw: Uint8Array; width: number; height: number; channels: 1 | 3 };
 
-function open(input: ImageInput): sharp.Sharp {
-  if ('file' in input) return sharp(input.file, { failOn: 'error' });
-  return sharp(input.raw, { raw: { width: input.width, height: input.height, channels: input.channels } });
+/** Why a sample file cannot be read, in words (the caller names the file). */
+async function unreadable(file: string, err: unknown): Promise<Error> {
+  if (err instanceof NotRegularFileError) return new Error(`it is ${err.kind}, not a regular file`);
+  const link = await lstat(file).catch(() => undefined);
+  if (link?.isSymbolicLink()) {
+    const target = await stat(file).catch((e: NodeJS.ErrnoException) => e);
+    if (target instanceof Error) return new Error(target.code === 'ELOOP' ? 'it is a symbolic link loop' : 'it is a symbolic link to a missing file');
+  }
+  if (err instanceof FileProblemError && err.errno === undefined) return new Error(err.message);
+  return new Error(`cannot read it: ${reasonOf(err).what}`);
 }
 
-/** The first bytes of a file (a small synchronous read: the loader's workers are threads of their own). */
-function fileHead(file: string): Uint8Array {
-  const fd = openSync(file, 'r');
+/**
+ * Reads an image file whole, opening only a regular file: a FIFO would block the reader forever, a device or a
+ * socket is no image. The bytes then serve both the header read and the decode.
+ */
+export async function loadImageFile(file: string): Promise<{ file: string; bytes: Uint8Array }> {
   try {
-    const head = new Uint8Array(HEADER_BYTES);
-    return head.subarray(0, readSync(fd, head, 0, HEADER_BYTES, 0));
-  } finally {
-    closeSync(fd);
+    return { file, bytes: await readRegularFile(file) };
+  } catch (err) {
+    throw await unreadable(file, err);
   }
+}
+
+async function encoded(input: { file: string; bytes?: Uint8Array }): Promise<Uint8Array> {
+  return input.bytes ?? (await loadImageFile(input.file)).bytes;
+}
+
+async function open(input: ImageInput): Promise<sharp.Sharp> {
+  if ('file' in input) return sharp(await encoded(input), { failOn: 'error' });
+  return sharp(input.raw, { raw: { width: input.width, height: input.height, channels: input.channels } });
 }
 
 /** The displayed size (after EXIF orientation) and whether the stored pixels need rotating. */
 export async function imageSize(input: ImageInput): Promise<{ width: number; height: number; oriented: boolean }> {
   if (!('file' in input)) return { width: input.width, height: input.height, oriented: false };
-  let m: { width?: number; height?: number; orientation?: number } | undefined = readImageHeader(fileHead(input.file));
-  if (!m) m = await sharp(input.file).metadata();
+  const bytes = await encoded(input);
+  let m: { width?: number; height?: number; orientation?: number } | undefined = readImageHeader(bytes.subarray(0, HEADER_BYTES));
+  if (!m) m = await sharp(bytes).metadata();
   if (!m.width || !m.height) throw new Error(`${input.file}: sharp reports no image size`);
   const o = m.orientation ?? 1;
   return o >= 5 ? { width: m.height, height: m.width, oriented: true } : { width: m.width, height: m.height, oriented: o > 1 };
@@ -65,17 +86,17 @@ export async function decodeCropResize(
     const rh = Math.max(outH, Math.round(size.height / sy));
     const left = Math.min(rw - outW, Math.round(box.left / sx));
     const top = Math.min(rh - outH, Math.round(box.top / sy));
-    const p = open(input).resize(rw, rh, { fit: 'fill', kernel: 'cubic' }).extract({ left, top, width: outW, height: outH });
+    const p = (await open(input)).resize(rw, rh, { fit: 'fill', kernel: 'cubic' }).extract({ left, top, width: outW, height: outH });
     return toRgb(p, outW, outH, describe(input));
   }
-  const p = open(input).rotate().extract({ left: box.left, top: box.top, width: box.width, height: box.height })
+  const p = (await open(input)).rotate().extract({ left: box.left, top: box.top, width: box.width, height: box.height })
     .resize(outW, outH, { fit: 'fill', kernel: 'cubic' });
   return toRgb(p, outW, outH, describe(input));
 }
 
 /** Resizes the whole image to rw×rh (bicubic; shrink-on-load applies), then takes `crop`; returns RGB HWC. */
 export async function decodeResizeCrop(input: ImageInput, rw: number, rh: number, crop: CropBox): Promise<Uint8Array> {
-  const p = open(input).rotate().resize(rw, rh, { fit: 'fill', kernel: 'cubic' })
+  const p = (await open(input)).rotate().resize(rw, rh, { fit: 'fill', kernel: 'cubic' })
     .extract({ left: crop.left, top: crop.top, width: crop.width, height: crop.height });
   return toRgb(p, crop.width, crop.height, describe(input));
 }

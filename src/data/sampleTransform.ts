@@ -2,7 +2,7 @@
 // generator keyed by (seed, epoch, sample index, repeat), so the result does not depend on which thread runs it.
 import { colorJitter } from './colorJitter.js';
 import { type ImageDataset, filePath, memoryImage } from './dataset.js';
-import { type ImageInput, decodeCropResize, decodeResizeCrop, imageSize } from './imageDecode.js';
+import { type ImageInput, decodeCropResize, decodeResizeCrop, imageSize, loadImageFile } from './imageDecode.js';
 import { flipHorizontal } from './imageOps.js';
 import { writeNormalizedChw } from './normalize.js';
 import { type RandAugmentConfig, parseRandAugment, randAugment } from './randAugment.js';
@@ -45,7 +45,7 @@ export class SampleTransform {
       writeNormalizedChw(img, s.size, s.size, ds.channels, dst, offset, s.channels, s.mean, s.std);
     } else {
       const input: ImageInput = ds.kind === 'files'
-        ? { file: filePath(ds, index) }
+        ? await loadImageFile(filePath(ds, index))
         : { raw: memoryImage(ds, index), width: ds.width, height: ds.height, channels: ds.channels };
       const dims = await imageSize(input);
       let rgb: Uint8Array;

@@ -1,9 +1,12 @@
 // `--nproc-per-node N`: runs N copies of this same command as child processes with the torchrun variables set
 // (RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, MASTER_ADDR, MASTER_PORT), waits for all, forwards
-// SIGINT/SIGTERM, and stops the others as soon as one fails.
+// SIGINT/SIGTERM/SIGHUP, and stops the others as soon as one fails. Each worker holds an IPC channel to this
+// process and stops cleanly when it closes (dist/launcherWatch.ts): killing the launcher, even with SIGKILL,
+// leaves no orphan.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { availableParallelism } from 'node:os';
+import { LAUNCHER_PID_VARIABLE } from './launcherWatch.js';
 
 export interface LaunchOptions {
   nproc: number;
@@ -12,8 +15,9 @@ export interface LaunchOptions {
   env?: NodeJS.ProcessEnv;
   masterAddr?: string;
   masterPort?: number;
-  /** Seconds to wait for the others after one failed, before killing them. */
-  graceSeconds?: number;
+  /** Seconds to wait for the others after one failed, before killing them: the job's --dist-timeout, within which
+   *  a rank waiting on a dead peer fails on its own. */
+  graceSeconds: number;
 }
 
 export interface LaunchResult {
@@ -60,24 +64,29 @@ export async function launchLocal(o: LaunchOptions): Promise<LaunchResult> {
   let failed = false;
   let killTimer: NodeJS.Timeout | undefined;
   const forward = (signal: NodeJS.Signals) => {
-    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill(signal);
+    for (const c of children) {
+      if (c.exitCode !== null || c.signalCode !== null) continue;
+      c.kill(signal);
+      // A stopped (SIGSTOP, Ctrl-Z) rank would hold the signal until continued.
+      if (signal !== 'SIGKILL') c.kill('SIGCONT');
+    }
   };
-  const onSigint = () => forward('SIGINT');
-  const onSigterm = () => forward('SIGTERM');
-  process.on('SIGINT', onSigint);
-  process.on('SIGTERM', onSigterm);
+  const forwarded: [NodeJS.Signals, () => void][] = (['SIGINT', 'SIGTERM', 'SIGHUP'] as const).map((s) => [s, () => forward(s)]);
+  for (const [s, f] of forwarded) process.on(s, f);
   try {
     const exits = Array.from({ length: o.nproc }, (_, rank) => {
       const child = spawn(process.execPath, workerArgv(o.argv), {
-        stdio: 'inherit',
+        // The IPC channel is the workers' lifeline: it closes when this process dies, however it dies.
+        stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
         // Own process group: a terminal's Ctrl-C reaches the workers once (forwarded from here), not twice
         // (a second SIGINT means "exit at once without saving").
         detached: true,
         env: {
           ...env, RANK: String(rank), WORLD_SIZE: String(o.nproc), LOCAL_RANK: String(rank), LOCAL_WORLD_SIZE: String(o.nproc),
-          MASTER_ADDR: masterAddr, MASTER_PORT: String(masterPort), MDISTILL_THREADS: threads,
+          MASTER_ADDR: masterAddr, MASTER_PORT: String(masterPort), MDISTILL_THREADS: threads, [LAUNCHER_PID_VARIABLE]: String(process.pid),
         },
       });
+      child.channel?.unref();
       children.push(child);
       return new Promise<void>((resolve) => {
         child.on('exit', (code, signal) => {
@@ -86,7 +95,10 @@ export async function launchLocal(o: LaunchOptions): Promise<LaunchResult> {
             failed = true;
             process.stderr.write(`mdistill: rank ${rank} exited with ${signal ?? `code ${code}`}; stopping the other ranks\n`);
             // The others fail on their own within --dist-timeout; this only bounds a rank stuck outside a collective.
-            killTimer = setTimeout(() => forward('SIGKILL'), (o.graceSeconds ?? 90) * 1000);
+            killTimer = setTimeout(() => {
+              process.stderr.write(`mdistill: ranks still running ${o.graceSeconds} s (--dist-timeout) after rank ${rank} failed; killing them\n`);
+              forward('SIGKILL');
+            }, o.graceSeconds * 1000);
             forward('SIGTERM');
           }
           resolve();
@@ -102,8 +114,7 @@ export async function launchLocal(o: LaunchOptions): Promise<LaunchResult> {
     await Promise.all(exits);
   } finally {
     if (killTimer) clearTimeout(killTimer);
-    process.off('SIGINT', onSigint);
-    process.off('SIGTERM', onSigterm);
+    for (const [s, f] of forwarded) process.off(s, f);
   }
   ranks.sort((a, b) => a.rank - b.rank);
   const bad = ranks.find((r) => r.code !== 0 || r.signal);

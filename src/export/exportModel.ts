@@ -1,10 +1,12 @@
 // `mdistill export`: resolve the architecture and weights, check them, build ONNX and/or timm-ready
 // safetensors in memory, then write each output atomically.
-import { access, readFile, rm, stat } from 'node:fs/promises';
+import { access, rm, stat } from 'node:fs/promises';
+import { NotRegularFileError, readRegularFile } from '../io/regularFile.js';
 import { constants } from 'node:fs';
 import path from 'node:path';
 import { atomicWriteFile } from '../io/atomicWrite.js';
-import { serializeSafetensors, type TensorEntry } from '../io/safetensors.js';
+import { fileKind, reasonOf } from '../io/fileProblem.js';
+import { SafetensorsError, serializeSafetensors, type TensorEntry } from '../io/safetensors.js';
 import type { WeightsFormat } from '../io/weightsFile.js';
 import { architectureOf, loadCheckpointWeights, WeightsError } from '../model/checkpointWeights.js';
 import { toTimm, type ModelConfig } from '../model/modelConfig.js';
@@ -73,9 +75,10 @@ async function classNamesFor(options: ExportOptions, metadata: Record<string, st
     source = `--class-names ${options.classNames}`;
     let text: string;
     try {
-      text = await readFile(options.classNames, 'utf8');
-    } catch {
-      throw badArgument(`${source}: cannot read the file. Pass a JSON array of names or a text file with one name a line.`);
+      text = (await readRegularFile(options.classNames)).toString('utf8');
+    } catch (err) {
+      const why = err instanceof NotRegularFileError ? `it is ${err.kind}, not a regular file` : reasonOf(err).what;
+      throw badArgument(`${source}: cannot read it: ${why}. Pass a JSON array of names or a text file with one name a line.`);
     }
     names = parseNames(text, source);
   } else if (metadata.class_names !== undefined) {
@@ -83,7 +86,7 @@ async function classNamesFor(options: ExportOptions, metadata: Record<string, st
     names = parseNames(metadata.class_names, source);
   } else {
     const file = path.join(dir, CLASSES_FILE);
-    const text = await readFile(file, 'utf8').catch(() => undefined);
+    const text = await readRegularFile(file).then((b) => b.toString('utf8'), () => undefined);
     if (text !== undefined) {
       source = file;
       names = parseNames(text, file);
@@ -130,6 +133,7 @@ async function checkOutputs(outputs: string[]): Promise<void> {
   for (const out of outputs) {
     const existing = await stat(out).catch(() => undefined);
     if (existing?.isDirectory()) throw badArgument(`cannot write ${out}: it is a directory; pass a file path`);
+    if (existing && !existing.isFile()) throw badArgument(`cannot write ${out}: it is ${fileKind(existing)}; pass a path for a regular file`);
     const dir = path.dirname(path.resolve(out));
     try {
       await access(dir, constants.W_OK);
@@ -147,6 +151,11 @@ export async function exportModel(options: ExportOptions): Promise<ExportResult>
   const { timmClass, kwargs } = toTimm(config);
   const archName = name ?? timmClass;
   const check = assertStateDictFits(config, weights.tensors, weights.file, archName);
+  for (const key of timmStateShapes(config).keys()) {
+    if (weights.tensors.get(key)?.dtype === 'I64') {
+      throw new SafetensorsError(weights.file, 'is I64 (integers); a weight must be a floating-point tensor (F32, F16, BF16 or F64)', key);
+    }
+  }
   const warnings: string[] = [];
   const classes = await classNamesFor(options, weights.metadata, weights.dir, config);
   const norm = normalisation(options, weights.metadata, config, warnings);

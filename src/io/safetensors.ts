@@ -1,8 +1,9 @@
 // The safetensors format: an 8-byte little-endian header length, a JSON header, then raw little-endian data.
 // Everything is validated before any tensor is returned, so a malformed file never half-loads.
-import { readFile } from 'node:fs/promises';
 import { atomicWriteFile } from './atomicWrite.js';
 import { halfBitsToFloat } from './halfFloat.js';
+import { FileProblemError, errnoOf, reasonOf } from './fileProblem.js';
+import { NotRegularFileError, openRegularFile, readAt } from './regularFile.js';
 
 export type DType = 'F32' | 'F16' | 'BF16' | 'F64' | 'I64';
 export type TensorData = Float32Array | Float64Array | BigInt64Array | Uint16Array;
@@ -30,19 +31,22 @@ export class SafetensorsError extends Error {
 const ITEM_SIZE: Record<DType, number> = { F32: 4, F16: 2, BF16: 2, F64: 8, I64: 8 };
 const MAX_HEADER_BYTES = 100 * 1024 * 1024;
 
+function typedView(dtype: DType, buffer: ArrayBufferLike): TensorData {
+  switch (dtype) {
+    case 'F32': return new Float32Array(buffer);
+    case 'F64': return new Float64Array(buffer);
+    case 'I64': return new BigInt64Array(buffer);
+    case 'F16':
+    case 'BF16': return new Uint16Array(buffer);
+  }
+}
+
 function arrayFor(dtype: DType, bytes: Uint8Array): TensorData {
   // Copy into a fresh, aligned buffer: the data section need not be aligned for the element size.
   // (Buffer#slice would share memory, so copy explicitly.)
   const aligned = new Uint8Array(bytes.length);
   aligned.set(bytes);
-  const copy = aligned.buffer;
-  switch (dtype) {
-    case 'F32': return new Float32Array(copy);
-    case 'F64': return new Float64Array(copy);
-    case 'I64': return new BigInt64Array(copy);
-    case 'F16':
-    case 'BF16': return new Uint16Array(copy);
-  }
+  return typedView(dtype, aligned.buffer);
 }
 
 function dtypeOf(data: TensorData): DType {
@@ -56,27 +60,38 @@ function isNonNegativeInt(v: unknown): v is number {
   return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 }
 
-export function parseSafetensors(bytes: Uint8Array, source: string): SafetensorsFile {
-  if (bytes.length < 8) throw new SafetensorsError(source, `file is truncated: ${bytes.length} bytes, not even the 8-byte header length`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const headerLength = view.getBigUint64(0, true);
-  if (headerLength > BigInt(bytes.length - 8)) {
-    throw new SafetensorsError(source, `header length ${headerLength} runs past the end of the file (${bytes.length} bytes): the file is truncated or not safetensors`);
+interface TensorSpan {
+  name: string;
+  begin: number;
+  end: number;
+  dtype: DType;
+  shape: number[];
+}
+
+/** The length of the JSON header, from the first 8 bytes, checked against the file size. */
+function headerLengthOf(first8: Uint8Array, fileLength: number, source: string): number {
+  if (fileLength < 8) throw new SafetensorsError(source, `file is truncated: ${fileLength} bytes, not even the 8-byte header length`);
+  const headerLength = new DataView(first8.buffer, first8.byteOffset, 8).getBigUint64(0, true);
+  if (headerLength > BigInt(fileLength - 8)) {
+    throw new SafetensorsError(source, `header length ${headerLength} runs past the end of the file (${fileLength} bytes): the file is truncated or not safetensors`);
   }
   if (headerLength > BigInt(MAX_HEADER_BYTES)) throw new SafetensorsError(source, `header length ${headerLength} is implausibly large`);
-  const headerEnd = 8 + Number(headerLength);
+  return Number(headerLength);
+}
+
+/** The metadata and every tensor's place in the data section, validated against its length. */
+function layoutOf(headerBytes: Uint8Array, dataLength: number, source: string): { metadata: Record<string, string>; spans: TensorSpan[] } {
   let header: unknown;
   try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, headerEnd)));
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(headerBytes));
   } catch (err) {
     throw new SafetensorsError(source, `header is not valid JSON (${err instanceof Error ? err.message : String(err)})`);
   }
   if (typeof header !== 'object' || header === null || Array.isArray(header)) {
     throw new SafetensorsError(source, 'header must be a JSON object');
   }
-  const dataLength = bytes.length - headerEnd;
   const metadata: Record<string, string> = {};
-  const spans: { name: string; begin: number; end: number; dtype: DType; shape: number[] }[] = [];
+  const spans: TensorSpan[] = [];
   for (const [name, raw] of Object.entries(header as Record<string, unknown>)) {
     if (name === '__metadata__') {
       if (typeof raw !== 'object' || raw === null) throw new SafetensorsError(source, '__metadata__ must be an object of strings');
@@ -116,6 +131,13 @@ export function parseSafetensors(bytes: Uint8Array, source: string): Safetensors
       throw new SafetensorsError(source, `data_offsets overlap those of '${sorted[i - 1].name}'`, sorted[i].name);
     }
   }
+  return { metadata, spans };
+}
+
+export function parseSafetensors(bytes: Uint8Array, source: string): SafetensorsFile {
+  const headerLength = headerLengthOf(bytes.subarray(0, 8), bytes.length, source);
+  const headerEnd = 8 + headerLength;
+  const { metadata, spans } = layoutOf(bytes.subarray(8, headerEnd), bytes.length - headerEnd, source);
   const tensors = new Map<string, TensorEntry>();
   for (const s of spans) {
     tensors.set(s.name, { dtype: s.dtype, shape: s.shape, data: arrayFor(s.dtype, bytes.subarray(headerEnd + s.begin, headerEnd + s.end)) });
@@ -123,15 +145,48 @@ export function parseSafetensors(bytes: Uint8Array, source: string): Safetensors
   return { tensors, metadata };
 }
 
-export async function readSafetensors(file: string): Promise<SafetensorsFile> {
-  let bytes: Uint8Array;
+/**
+ * Reads the header, then each tensor by its byte range, so a file of any size loads (a whole-file read stops at
+ * 2 GiB, and ViT-L teachers are larger). Only regular files are opened.
+ */
+export async function readSafetensors(file: string, context: { flag?: string } = {}): Promise<SafetensorsFile> {
+  let opened;
   try {
-    bytes = await readFile(file);
+    opened = await openRegularFile(file, context);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new SafetensorsError(file, code === 'ENOENT' ? 'no such file' : `cannot read (${code ?? String(err)})`);
+    const why = reasonText(err);
+    throw new SafetensorsError(context.flag ? `${context.flag} ${file}` : file, why.startsWith('no such file') ? why : `cannot read it: ${why}`);
   }
-  return parseSafetensors(bytes, file);
+  const { handle, size } = opened;
+  try {
+    const first8 = new Uint8Array(8);
+    if (size >= 8) await readAt(handle, first8, 0, file);
+    const headerLength = headerLengthOf(first8, size, file);
+    const headerBytes = new Uint8Array(headerLength);
+    await readAt(handle, headerBytes, 8, file);
+    const headerEnd = 8 + headerLength;
+    const { metadata, spans } = layoutOf(headerBytes, size - headerEnd, file);
+    const tensors = new Map<string, TensorEntry>();
+    for (const s of spans) {
+      const bytes = new Uint8Array(s.end - s.begin);
+      await readAt(handle, bytes, headerEnd + s.begin, file);
+      tensors.set(s.name, { dtype: s.dtype, shape: s.shape, data: typedView(s.dtype, bytes.buffer) });
+    }
+    return { tensors, metadata };
+  } catch (err) {
+    if (err instanceof SafetensorsError) throw err;
+    throw new SafetensorsError(file, `cannot read it: ${reasonText(err)}`);
+  } finally {
+    await handle.close();
+  }
+}
+
+function reasonText(err: unknown): string {
+  if (err instanceof NotRegularFileError) return `it is ${err.kind}, not a regular file. Pass a .safetensors file or a checkpoint directory`;
+  if (err instanceof FileProblemError && err.errno === undefined) return err.message;
+  if (errnoOf(err) === 'ENOENT') return 'no such file. Check the path';
+  const r = reasonOf(err);
+  return `${r.what}. ${r.fix[0].toUpperCase()}${r.fix.slice(1)}`;
 }
 
 export function serializeSafetensors(tensors: Map<string, TensorEntry>, metadata: Record<string, string> = {}): Uint8Array {
@@ -167,8 +222,8 @@ export async function writeSafetensors(file: string, tensors: Map<string, Tensor
   await atomicWriteFile(file, serializeSafetensors(tensors, metadata));
 }
 
-/** The tensor as float32, converting F16/BF16/F64 (I64 is rejected: it is not a weight). */
-export function toFloat32(entry: TensorEntry, name = 'tensor'): Float32Array {
+/** The tensor as float32, converting F16/BF16/F64 (I64 is rejected: it is not a weight). `source` names the file. */
+export function toFloat32(entry: TensorEntry, name = 'tensor', source = '(convert)'): Float32Array {
   switch (entry.dtype) {
     case 'F32': return entry.data as Float32Array;
     case 'F64': return Float32Array.from(entry.data as Float64Array);
@@ -178,6 +233,6 @@ export function toFloat32(entry: TensorEntry, name = 'tensor'): Float32Array {
       return new Float32Array(bits.buffer);
     }
     case 'F16': return Float32Array.from(entry.data as Uint16Array, halfBitsToFloat);
-    case 'I64': throw new SafetensorsError('(convert)', 'is I64; expected a floating-point tensor', name);
+    case 'I64': throw new SafetensorsError(source, 'is I64 (integers); a weight must be a floating-point tensor (F32, F16, BF16 or F64)', name);
   }
 }

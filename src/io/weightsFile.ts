@@ -1,7 +1,7 @@
 // One weights file, whatever its format: safetensors (ours, timm's, Hugging Face's) or a PyTorch checkpoint
 // (torch.save: .pth/.pt/.bin, the official ManifoldKD / DeiT / timm files). The format is told by the bytes,
-// not the extension.
-import { open } from 'node:fs/promises';
+// not the extension. Which file a weights argument means is decided by model/weightsSource.ts.
+import { openRegularFile, readAt } from './regularFile.js';
 import { readSafetensors, SafetensorsError, type TensorEntry } from './safetensors.js';
 import { looksLikeTorchCheckpoint, readTorchCheckpoint } from './pth/torchCheckpoint.js';
 
@@ -17,26 +17,31 @@ export interface WeightsFile {
   wrapper?: string | null;
 }
 
-/** 'pth' when the file starts like a torch.save file, else 'safetensors' (whose reader then judges it). */
+/**
+ * 'pth' when the file starts like a torch.save file, else 'safetensors' (whose reader then judges it). Only a
+ * regular file is opened (a FIFO would block); one that cannot be opened is left to the safetensors reader, which
+ * says why in words, with the flag.
+ */
 export async function weightsFormatOf(file: string): Promise<WeightsFormat> {
-  let handle;
+  let opened;
   try {
-    handle = await open(file, 'r');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new SafetensorsError(file, code === 'ENOENT' ? 'no such file' : `cannot read (${code ?? String(err)})`);
+    opened = await openRegularFile(file);
+  } catch {
+    return 'safetensors';
   }
   try {
-    const head = new Uint8Array(16);
-    const { bytesRead } = await handle.read(head, 0, head.length, 0);
-    return looksLikeTorchCheckpoint(head.subarray(0, bytesRead)) ? 'pth' : 'safetensors';
+    const head = new Uint8Array(Math.min(16, opened.size));
+    await readAt(opened.handle, head, 0, file);
+    return looksLikeTorchCheckpoint(head) ? 'pth' : 'safetensors';
+  } catch {
+    return 'safetensors';
   } finally {
-    await handle.close();
+    await opened.handle.close();
   }
 }
 
-/** Reads a weights file; `ema` picks a .pth's EMA state dict ('model_ema' / 'state_dict_ema'). */
-export async function readWeightsFile(file: string, options: { ema?: boolean } = {}): Promise<WeightsFile> {
+/** Reads a weights file; `ema` picks a .pth's EMA state dict ('model_ema' / 'state_dict_ema'); `flag` names it in errors. */
+export async function readWeightsFile(file: string, options: { ema?: boolean; flag?: string } = {}): Promise<WeightsFile> {
   const format = await weightsFormatOf(file);
   if (format === 'pth') {
     const ckpt = await readTorchCheckpoint(file, { ema: options.ema });
@@ -45,6 +50,6 @@ export async function readWeightsFile(file: string, options: { ema?: boolean } =
   if (options.ema) {
     throw new SafetensorsError(file, 'a safetensors file holds one set of weights: --ema needs a checkpoint directory (with ema.safetensors) or a .pth with model_ema');
   }
-  const { tensors, metadata } = await readSafetensors(file);
+  const { tensors, metadata } = await readSafetensors(file, { flag: options.flag });
   return { file, format, tensors, metadata };
 }

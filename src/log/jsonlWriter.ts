@@ -1,6 +1,7 @@
 // Appends records to a run's log.jsonl: one JSON object and a newline per record, one write each.
 import { closeSync, openSync, writeSync } from 'node:fs';
 import type { LogRecord } from './records.js';
+import { fileProblem } from '../io/fileProblem.js';
 
 export class LogWriteError extends Error {
   readonly code = 'MDISTILL_BAD_LOG_RECORD';
@@ -30,14 +31,22 @@ export class JsonlWriter {
   private fd: number | null;
 
   constructor(readonly path: string) {
-    this.fd = openSync(path, 'a');
+    try {
+      this.fd = openSync(path, 'a');
+    } catch (err) {
+      throw fileProblem(err, { path, action: 'open the run log for appending' });
+    }
   }
 
   append(record: LogRecord): void {
     if (this.fd === null) throw new LogWriteError(`cannot append to ${this.path}: the writer is closed`);
     const line = Buffer.from(serializeRecord(record), 'utf8');
     let written = 0;
-    while (written < line.length) written += writeSync(this.fd, line, written, line.length - written);
+    try {
+      while (written < line.length) written += writeSync(this.fd, line, written, line.length - written);
+    } catch (err) {
+      throw fileProblem(err, { path: this.path, action: 'append to the run log' });
+    }
   }
 
   close(): void {

@@ -1,17 +1,14 @@
-// Resolves `--weights` (a checkpoint directory, a .safetensors file or a .pth checkpoint, `--ema`) and the
-// architecture the weights belong to (their `timm_class` + `kwargs` metadata, `--model <preset>`, or for a .pth the
-// shapes of its tensors).
-import { readdir, stat } from 'node:fs/promises';
-import path from 'node:path';
+// Reads `--weights` (through model/weightsSource.ts: a .safetensors or .pth file, a checkpoint or a run directory;
+// `--ema`) and the architecture the weights belong to (their `timm_class` + `kwargs` metadata, `--model <preset>`,
+// or for a .pth the shapes of its tensors).
 import type { TensorEntry } from '../io/safetensors.js';
-import { readWeightsFile, weightsFormatOf, type WeightsFormat } from '../io/weightsFile.js';
+import type { WeightsFormat } from '../io/weightsFile.js';
 import { inferArchitectureWith } from './inferArchitecture.js';
-import { stripPrefixes } from './loadWeights.js';
 import { fromTimm, resolveModel, toTimm, type ModelConfig } from './modelConfig.js';
 import { WeightsError } from './weightsError.js';
+import { readWeights, resolveWeightsSource } from './weightsSource.js';
 
-export const MODEL_WEIGHTS_FILE = 'model.safetensors';
-export const EMA_WEIGHTS_FILE = 'ema.safetensors';
+export { EMA_WEIGHTS_FILE, MODEL_WEIGHTS_FILE } from './weightsSource.js';
 
 export { WeightsError };
 
@@ -29,51 +26,16 @@ export interface CheckpointWeights {
   wrapper?: string | null;
 }
 
-/** The safetensors file `--weights` (and `--ema`) point at; the error says what to pass instead. */
-export async function resolveWeightsFile(weights: string, options: { ema?: boolean } = {}): Promise<{ file: string; dir: string; kind: CheckpointWeights['kind'] }> {
-  let info;
-  try {
-    info = await stat(weights);
-  } catch {
-    throw new WeightsError('MDISTILL_BAD_ARGUMENT', `--weights ${weights}: no such file or directory. Pass a checkpoint directory (holding ${MODEL_WEIGHTS_FILE}) or a .safetensors file.`);
-  }
-  if (info.isDirectory()) {
-    const name = options.ema ? EMA_WEIGHTS_FILE : MODEL_WEIGHTS_FILE;
-    const file = path.join(weights, name);
-    const present = await readdir(weights);
-    if (!present.includes(name)) {
-      const others = present.filter((f) => f.endsWith('.safetensors'));
-      throw new WeightsError('MDISTILL_BAD_ARGUMENT', `--weights ${weights}: the checkpoint directory has no ${name}` +
-        (others.length ? ` (it holds ${others.join(', ')})` : ' and no other .safetensors file') +
-        (options.ema ? '. Drop --ema to use the raw model weights, or pick a checkpoint saved with an EMA.' : '. Pass a checkpoint directory such as runs/<name>/checkpoint-best, or a .safetensors file.'));
-    }
-    return { file, dir: weights, kind: options.ema ? 'ema' : 'model' };
-  }
-  if (options.ema) {
-    // A .pth training checkpoint may hold its EMA beside the model ('model_ema').
-    if (await weightsFormatOf(weights) === 'pth') return { file: weights, dir: path.dirname(weights), kind: 'ema' };
-    throw new WeightsError('MDISTILL_BAD_ARGUMENT', `--ema needs a checkpoint directory (with ${EMA_WEIGHTS_FILE}) or a .pth holding model_ema, but --weights ${weights} is a single file. Drop --ema, or pass the directory.`);
-  }
-  return { file: weights, dir: path.dirname(weights), kind: 'file' };
-}
-
-export async function loadCheckpointWeights(weights: string, options: { ema?: boolean } = {}): Promise<CheckpointWeights> {
-  const where = await resolveWeightsFile(weights, options);
-  // --ema on a single file: the EMA inside a .pth (a directory's EMA is its own file).
-  const read = await readWeightsFile(where.file, { ema: where.kind === 'ema' && where.file === weights });
-  // The official code strips DataParallel's 'module.' from .pth state dicts; so does this, once, for every consumer.
-  const tensors = read.format === 'pth' ? withoutPrefixes(read.tensors, read.file) : read.tensors;
-  return { ...where, format: read.format, tensors, metadata: read.metadata, wrapper: read.wrapper };
-}
-
-function withoutPrefixes(tensors: Map<string, TensorEntry>, file: string): Map<string, TensorEntry> {
-  const out = new Map<string, TensorEntry>();
-  for (const [raw, t] of tensors) {
-    const name = stripPrefixes(raw);
-    if (out.has(name)) throw new WeightsError('MDISTILL_BAD_WEIGHTS', `${file}: '${raw}' names '${name}' a second time once prefixes are stripped`);
-    out.set(name, t);
-  }
-  return out;
+/**
+ * Reads `--weights` (any form resolveWeightsSource accepts; `--ema` picks the checkpoint's EMA, or a .pth's
+ * model_ema). `flag` names the argument in errors and notes (default --weights).
+ */
+export async function loadCheckpointWeights(weights: string, options: { ema?: boolean; flag?: string } = {}): Promise<CheckpointWeights> {
+  const flag = options.flag ?? '--weights';
+  const where = await resolveWeightsSource(weights, { flag, ema: options.ema });
+  if (where.note) process.stderr.write(`note: ${where.note}\n`);
+  const read = await readWeights(where, { flag });
+  return { file: where.file, dir: where.dir, kind: where.kind, format: read.format, tensors: read.tensors, metadata: read.metadata, wrapper: read.wrapper };
 }
 
 /** timm's `global_pool` changes the head's input without changing any weight, so the state-dict check cannot see it. */

@@ -14,8 +14,9 @@ export interface FinetuneReport extends LoadReport {
   dropped: { name: string; checkpoint: number[]; model: number[] }[];
 }
 
+/** Loads `weights` (any form model/weightsSource.ts resolves, named --finetune in errors) into `model` for transfer. */
 export async function loadFinetuneWeights(model: NativeModel, weights: string): Promise<FinetuneReport> {
-  const checkpoint = await loadCheckpointWeights(weights);
+  const checkpoint = await loadCheckpointWeights(weights, { flag: '--finetune' });
   const shapes = new Map(model.parameterShapes().map((p) => [p.name, p.shape]));
   if (checkpoint.tensors.has('dist_token') !== shapes.has('dist_token')) {
     throw new WeightsError('MDISTILL_BAD_WEIGHTS', `--finetune ${weights}: the checkpoint is ${checkpoint.tensors.has('dist_token') ? '' : 'not '}a distilled DeiT ` +

@@ -4,7 +4,7 @@
 // head count): it comes from a preset of the same width, or from --model.
 import type { TensorEntry } from '../io/safetensors.js';
 import { MODEL_PRESETS, resolveModel, toTimm, validateModelConfig, type ModelConfig } from './modelConfig.js';
-import { stripPrefixes } from './loadWeights.js';
+import { stripPrefixes } from './statePrefixes.js';
 import { WeightsError } from './weightsError.js';
 
 /** The fields a preset given with --model must share with the weights (the others follow the weights). */

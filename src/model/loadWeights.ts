@@ -1,10 +1,12 @@
 // Weights in and out of a NativeModel as safetensors with timm's names: a strict diff report, `module.`/`model.`
 // prefixes stripped, pos_embed resampled to the model's grid, any float dtype converted to float32.
-import { readSafetensors, toFloat32, writeSafetensors, type TensorEntry } from '../io/safetensors.js';
-import { readWeightsFile } from '../io/weightsFile.js';
+import { toFloat32, writeSafetensors, type TensorEntry } from '../io/safetensors.js';
+import { readWeights } from './weightsSource.js';
+import { stripPrefixes } from './statePrefixes.js';
 import { resamplePosEmbed } from '../native/index.js';
 import { fromTimm, toTimm, type ModelConfig } from './modelConfig.js';
 import { WeightsError, type LoadReport } from './weightsError.js';
+import { listed } from './listed.js';
 import { NativeModel, type NamedWeight, type NativeModelOptions } from './nativeModel.js';
 
 export interface LoadOptions {
@@ -12,37 +14,33 @@ export interface LoadOptions {
   strict?: boolean;
   /** Names the weights in messages (a file path). */
   source?: string;
+  /** What the weights are for, in messages ('teacher'). */
+  role?: string;
+}
+
+function nonFiniteCount(data: Float32Array): number {
+  let n = 0;
+  for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i])) n++;
+  return n;
 }
 
 export { WeightsError, type LoadReport, type ShapeMismatch } from './weightsError.js';
+export { stripPrefixes };
 
-const PREFIXES = ['module.', 'model.'];
+/** Names listed per kind of problem: a file of 300k keys must not make a megabyte-long message. */
+const LISTED = 8;
 const dims = (shape: number[]): string => `[${shape.join(', ')}]`;
 const sameShape = (a: number[], b: number[]): boolean => a.length === b.length && a.every((d, i) => d === b[i]);
-
-/** Strips DataParallel's `module.` and wrapper `model.` prefixes (in any nesting), as timm's clean_state_dict does. */
-export function stripPrefixes(name: string): string {
-  let out = name;
-  for (let changed = true; changed;) {
-    changed = false;
-    for (const p of PREFIXES) {
-      if (out.startsWith(p)) {
-        out = out.slice(p.length);
-        changed = true;
-      }
-    }
-  }
-  return out;
-}
 
 function describe(report: LoadReport, strict: boolean, source: string): string {
   const lines: string[] = [];
   if (report.mismatched.length > 0) {
     lines.push(`  wrong shape (${report.mismatched.length}):`);
-    for (const m of report.mismatched) lines.push(`    ${m.name}: checkpoint ${dims(m.checkpoint)}, model ${dims(m.model)}`);
+    for (const m of report.mismatched.slice(0, LISTED)) lines.push(`    ${m.name}: checkpoint ${dims(m.checkpoint)}, model ${dims(m.model)}`);
+    if (report.mismatched.length > LISTED) lines.push(`    … and ${report.mismatched.length - LISTED} more`);
   }
-  if (strict && report.missing.length > 0) lines.push(`  missing from the checkpoint (${report.missing.length}): ${report.missing.join(', ')}`);
-  if (strict && report.unexpected.length > 0) lines.push(`  unexpected in the checkpoint (${report.unexpected.length}): ${report.unexpected.join(', ')}`);
+  if (strict && report.missing.length > 0) lines.push(`  missing from the checkpoint (${report.missing.length}): ${listed(report.missing)}`);
+  if (strict && report.unexpected.length > 0) lines.push(`  unexpected in the checkpoint (${report.unexpected.length}): ${listed(report.unexpected)}`);
   const hint = strict && report.mismatched.length === 0 ? '\n  (load with strict: false to ignore missing and unexpected keys)' : '';
   return `${source}: the weights do not fit the model:\n${lines.join('\n')}${hint}`;
 }
@@ -64,7 +62,12 @@ export function loadStateDict(model: NativeModel, tensors: Map<string, TensorEnt
       continue;
     }
     let shape = entry.shape;
-    let data = toFloat32(entry, rawName);
+    let data = toFloat32(entry, rawName, source);
+    const bad = nonFiniteCount(data);
+    if (bad > 0) {
+      throw new WeightsError('MDISTILL_BAD_WEIGHTS', `${source}: tensor '${rawName}' holds ${bad} non-finite value(s) (NaN or ±Inf) among ${data.length}: ` +
+        `these weights are broken (saved from a diverged run?). Use an earlier checkpoint${options.role ? ` as the ${options.role}` : ''}.`);
+    }
     if (name === 'pos_embed' && !sameShape(shape, expected) && shape.length === 3 && shape[0] === 1 && shape[2] === expected[2]) {
       // Weights trained at another image size: resample the patch grid as timm does on load.
       let resized;
@@ -96,7 +99,7 @@ export function loadStateDict(model: NativeModel, tensors: Map<string, TensorEnt
 
 /** Reads a weights file (safetensors or a .pth checkpoint) into the model (see loadStateDict). */
 export async function loadWeightsFile(model: NativeModel, file: string, options: Omit<LoadOptions, 'source'> = {}): Promise<LoadReport> {
-  const { tensors } = await readWeightsFile(file);
+  const { tensors } = await readWeights({ file });
   return loadStateDict(model, tensors, { ...options, source: file });
 }
 
@@ -118,7 +121,7 @@ export async function saveWeights(model: NativeModel, file: string, extraMetadat
 
 /** Builds the model a safetensors file describes (metadata timm_class + kwargs) and loads its weights strictly. */
 export async function modelFromWeightsFile(file: string, options: NativeModelOptions = {}): Promise<NativeModel> {
-  const { tensors, metadata } = await readSafetensors(file);
+  const { tensors, metadata } = await readWeights({ file });
   if (metadata.timm_class === undefined || metadata.kwargs === undefined) {
     throw new WeightsError('MDISTILL_BAD_WEIGHTS', `${file}: the metadata names no timm_class and kwargs, so the architecture is unknown; build the model from a preset and load the weights into it`);
   }

@@ -1,5 +1,6 @@
 // Model architectures and timm's presets. TypeScript owns this table; the native addon builds whatever
 // full ModelConfig it is handed, and checkpoints carry timm's class name and kwargs in their metadata.
+import { assertModelFits } from './modelSize.js';
 import { didYouMean } from '../config/didYouMean.js';
 
 export interface ModelConfig {
@@ -45,12 +46,12 @@ export const MODEL_PRESETS: Readonly<Record<string, ModelConfig>> = {
 };
 
 /** A preset by name, with optional overrides (for example the small-image configs: imgSize 28, patchSize 4). */
-export function resolveModel(name: string, overrides: Partial<ModelConfig> = {}): ModelConfig {
+export function resolveModel(name: string, overrides: Partial<ModelConfig> = {}, where = name): ModelConfig {
   const preset = MODEL_PRESETS[name];
   if (!preset) {
     throw new Error(`unknown model '${name}'${didYouMean(name, Object.keys(MODEL_PRESETS))}. Known: ${Object.keys(MODEL_PRESETS).join(', ')}`);
   }
-  return validateModelConfig({ ...preset, ...overrides }, name);
+  return validateModelConfig({ ...preset, ...overrides }, where);
 }
 
 /** Checks that the numbers describe a buildable model; the message names the field. */
@@ -70,6 +71,7 @@ export function validateModelConfig(config: ModelConfig, where = 'model'): Model
     throw new Error(`${where}: embedDim ${config.embedDim} is not divisible by numHeads ${config.numHeads}`);
   }
   if (config.arch === 'cait' && config.distilled) throw new Error(`${where}: CaiT has no distillation token`);
+  assertModelFits(config, where);
   return config;
 }
 

@@ -1,6 +1,7 @@
 // The exact timm state-dict (names and shapes) of a ModelConfig, and a check of a weights file against it.
 import type { TensorEntry } from '../io/safetensors.js';
 import { tokenCount, type ModelConfig } from './modelConfig.js';
+import { listed } from './listed.js';
 
 /** Every parameter timm's VisionTransformer(Distilled) / Cait holds for this config, in timm's order. */
 export function timmStateShapes(config: ModelConfig): Map<string, number[]> {
@@ -72,10 +73,6 @@ export function checkStateDict(config: ModelConfig, tensors: Map<string, TensorE
     else check.unexpected.push(name);
   }
   return check;
-}
-
-function listed(names: string[], max = 8): string {
-  return names.slice(0, max).join(', ') + (names.length > max ? `, … (${names.length} in all)` : '');
 }
 
 /** Throws one error that lists every mismatch, or returns the check (with the training-only names). */

@@ -1,11 +1,13 @@
 // The public face of the native addon. Everything outside src/native/ goes through these wrappers.
 import { availableParallelism } from 'node:os';
+import path from 'node:path';
 import type {
   GemmBenchmarkResult, MatmulProbeResult, MdistillAddon, RawBatch, NativeErrorCode, RawManifoldLossArgs, RawManifoldLossResult, RawModel, RawModelConfig,
   RawRuntimeInfo, RawTrainer, RawTrainerOptions, RawEvalCounts, RawProcessGroup, RawProcessGroupOptions, RawDevice, RawDeviceMemory,
 } from './addonTypes.js';
 import { defaultAddonCandidates, loadAddonFrom } from './loader.js';
 import { detectLoadedBlas, type BlasInfo } from './blas.js';
+import { capAtCores } from './threadCap.js';
 
 export type {
   FeatureArray, GemmBenchmarkResult, MatmulProbeResult, NativeErrorCode, RawManifoldLossArgs, RawManifoldLossResult,
@@ -15,11 +17,12 @@ export type { RawProcessGroup, RawProcessGroupOptions, RawDevice, RawDeviceMemor
 export type { RawModel, RawModelConfig, RawForwardOptions, RawForwardResult, RawBlockOutput, RawParameterShape, RawWeight } from './addonTypes.js';
 export { AddonLoadError, classifyLoadFailure, loadAddonFrom, defaultAddonCandidates, type LoadAttempt } from './loader.js';
 export type { BlasInfo } from './blas.js';
+export { capAtCores } from './threadCap.js';
 export type { Proof, SameFields } from './sameFields.js';
 
 let cached: MdistillAddon | undefined;
 
-/** The default intra-op thread count: $MDISTILL_THREADS, else every available core. */
+/** The default intra-op thread count: $MDISTILL_THREADS (capped at the cores, with a warning), else every available core. */
 export function defaultThreads(env: NodeJS.ProcessEnv = process.env): number {
   const raw = env.MDISTILL_THREADS;
   if (raw === undefined || raw === '') return availableParallelism();
@@ -27,22 +30,29 @@ export function defaultThreads(env: NodeJS.ProcessEnv = process.env): number {
   if (!Number.isInteger(n) || n < 1) {
     throw new Error(`MDISTILL_THREADS must be a positive integer, got '${raw}'. Unset it to use all ${availableParallelism()} cores.`);
   }
-  return n;
+  return capAtCores(n, 'MDISTILL_THREADS');
 }
 
 /** Loads the addon once (searching the default locations) and applies the default thread count. */
 export function addon(): MdistillAddon {
   if (!cached) {
-    const loaded = loadAddonFrom(defaultAddonCandidates());
+    const chosen = process.env.MDISTILL_ADDON ? path.resolve(process.env.MDISTILL_ADDON) : undefined;
+    const loaded = loadAddonFrom(defaultAddonCandidates(), (failed) => {
+      if (failed.path === chosen) {
+        process.stderr.write(`warning: MDISTILL_ADDON=${process.env.MDISTILL_ADDON} could not be loaded (${failed.kind}: ${failed.reason}); ` +
+          'falling back to the built addon. Unset MDISTILL_ADDON, or point it at a loadable mdistill.node.\n');
+      }
+    });
     loaded.setNumThreads(defaultThreads());
     cached = loaded;
   }
   return cached;
 }
 
-export function setThreads(threads: number): number {
-  if (!Number.isInteger(threads) || threads < 1) throw new Error(`--threads must be a positive integer, got ${threads}`);
-  return addon().setNumThreads(threads);
+/** Sets libtorch's intra-op threads, capped at the cores (with a warning naming `what`, the flag). */
+export function setThreads(threads: number, what = '--threads'): number {
+  if (!Number.isInteger(threads) || threads < 1) throw new Error(`${what} must be a positive integer, got ${threads}`);
+  return addon().setNumThreads(capAtCores(threads, what));
 }
 
 export interface RuntimeInfo extends RawRuntimeInfo {

@@ -92,8 +92,9 @@ const REQUIRED_EXPORTS: (keyof MdistillAddon)[] = [
   'evaluateBatch', 'ProcessGroup',
 ];
 
-/** Loads the first candidate that works; throws AddonLoadError listing every attempt otherwise. */
-export function loadAddonFrom(candidates: string[]): MdistillAddon {
+/** Loads the first candidate that works; throws AddonLoadError listing every attempt otherwise. `onFailed` hears of
+ *  each candidate that failed before one loaded. */
+export function loadAddonFrom(candidates: string[], onFailed: (attempt: LoadAttempt) => void = () => undefined): MdistillAddon {
   const require = createRequire(import.meta.url);
   const attempts: LoadAttempt[] = [];
   for (const candidate of candidates) {
@@ -113,6 +114,7 @@ export function loadAddonFrom(candidates: string[]): MdistillAddon {
         });
         continue;
       }
+      for (const a of attempts) onFailed(a);
       return addon as MdistillAddon;
     } catch (err) {
       const reason = err instanceof Error ? err.message.split('\n')[0] : String(err);

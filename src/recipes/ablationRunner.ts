@@ -2,7 +2,7 @@
 // trained for several seeds against ONE shared teacher, then tabulated (ablationTable.ts). Finished runs are kept
 // and reused by the next invocation; a signal stops the ablation between or inside runs with a partial table.
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { TrainConfig } from '../config/schema.js';
 import { configToYaml } from '../config/resolveConfig.js';
@@ -13,6 +13,7 @@ import { writeReport } from '../report/report.js';
 import { evaluateModel } from '../train/evaluate.js';
 import { StopSignal } from '../train/stopSignal.js';
 import { trainModel } from '../train/trainRun.js';
+import { prepareRunDir } from '../train/runDirectory.js';
 import { ablationRows, type AblationRowId } from './ablationPlan.js';
 import { formatAblationMarkdown, METRIC, summarizeRow, writeAblation, type AblationResult, type AblationRun } from './ablationTable.js';
 import { modelFor, resolveTeacher } from './runModels.js';
@@ -48,7 +49,7 @@ export async function runAblation(options: AblationOptions): Promise<{ exitCode:
   const specs = ablationRows(config);
   const outDir = config['output-dir'];
   const started = Date.now();
-  await mkdir(outDir, { recursive: true });
+  await prepareRunDir(outDir);
   await writeFile(path.join(outDir, 'config.yaml'), configToYaml(config));
   const seeds = Array.from({ length: options.seeds }, (_, i) => config.seed + i);
   const runs = new Map<AblationRowId, AblationRun[]>(specs.map((s) => [s.id, []]));

@@ -1,73 +1,90 @@
 // The models of a run, shared by `train` and `ablate`: a preset fitted to the data (modelFor), and the teacher
-// (resolveTeacher): none, a weights file, or `<output-dir>/teacher` trained first and reused once complete.
-import { existsSync, readFileSync } from 'node:fs';
+// (resolveTeacher): none, weights (a .safetensors or .pth file, a checkpoint or a run directory), or `<output-dir>/teacher` trained first
+// and reused once complete.
 import path from 'node:path';
 import type { TrainConfig } from '../config/schema.js';
 import { checkLayerPairs } from '../config/resolveConfig.js';
+import { completeDir } from '../io/atomicWrite.js';
 import { resolveModel, type ModelConfig } from '../model/modelConfig.js';
 import { NativeModel } from '../model/nativeModel.js';
-import { loadWeightsFile } from '../model/loadWeights.js';
+import { loadStateDict } from '../model/loadWeights.js';
+import { CHECKPOINT_BEST, CHECKPOINT_LAST, MODEL_WEIGHTS_FILE, readWeights, resolveWeightsSource, type WeightsSource } from '../model/weightsSource.js';
 import type { DataSources } from '../train/dataSources.js';
+import { claimRunDir } from '../train/runDirectory.js';
 import type { StopSignal } from '../train/stopSignal.js';
 import { trainModel, type TrainRunResult } from '../train/trainRun.js';
 import { SINGLE_PROCESS, type DistContext } from '../dist/distContext.js';
 import { processDevice } from '../dist/rankDevice.js';
 
-export function modelFor(name: string, overrides: Record<string, unknown>, config: TrainConfig, data: DataSources): ModelConfig {
+export function modelFor(name: string, overrides: Record<string, unknown>, config: TrainConfig, data: DataSources, flag = 'model-overrides'): ModelConfig {
   return resolveModel(name, {
     ...(overrides as Partial<ModelConfig>),
     imgSize: config['input-size'],
     inChans: data.channels,
     numClasses: data.classes.length,
-  });
+  }, Object.keys(overrides).length ? `'${name}' with --${flag}` : `'${name}'`);
 }
 
-function teacherDone(dir: string, epochs: number): boolean {
-  const stateFile = path.join(dir, 'checkpoint-last', 'state.json');
-  if (!existsSync(stateFile) || !existsSync(path.join(dir, 'checkpoint-best', 'model.safetensors'))) return false;
-  try {
-    const state = JSON.parse(readFileSync(stateFile, 'utf8')) as { epoch: number };
-    return state.epoch >= epochs;
-  } catch {
-    return false;
+export interface ResolvedTeacher {
+  teacher: NativeModel | null;
+  /** The teacher's training run, when it was trained (or continued) here. */
+  result?: TrainRunResult;
+  /** Where its weights came from, for messages. */
+  source?: string;
+}
+
+/** Loads weights (of any format) into a new teacher model on this process's device; non-finite weights are refused here, naming the file. */
+async function loadTeacher(config: TrainConfig, teacherConfig: ModelConfig, source: Pick<WeightsSource, 'file'>, dist: DistContext, flag?: string): Promise<NativeModel> {
+  const { tensors } = await readWeights(source, { flag });
+  const teacher = new NativeModel(teacherConfig, { device: processDevice(config.device, dist) });
+  loadStateDict(teacher, tensors, { source: source.file, role: 'teacher' });
+  return teacher;
+}
+
+/** The teacher of a run: none, weights (--teacher-path), or `<output-dir>/teacher` trained first (reused once complete). */
+export async function resolveTeacher(config: TrainConfig, data: DataSources, stop: StopSignal, log: (m: string) => void, dist: DistContext = SINGLE_PROCESS): Promise<ResolvedTeacher> {
+  if (config['distillation-type'] === 'none') {
+    // ('train', a recipe's own teacher, is simply not needed; a weights path the user gave deserves the note.)
+    if (config['teacher-path'] !== null && config['teacher-path'] !== 'train') {
+      log(`note: --distillation-type none trains without a teacher; --teacher-path ${config['teacher-path']} is not used`);
+    }
+    return { teacher: null };
   }
-}
-
-/** The teacher of a run: none, a weights file, or `<output-dir>/teacher` trained first (reused once complete). */
-export async function resolveTeacher(config: TrainConfig, data: DataSources, stop: StopSignal, log: (m: string) => void, dist: DistContext = SINGLE_PROCESS): Promise<{ teacher: NativeModel | null; result?: TrainRunResult }> {
-  if (config['distillation-type'] === 'none') return { teacher: null };
-  const teacherConfig = modelFor(config['teacher-model'], config['teacher-overrides'], config, data);
+  const teacherConfig = modelFor(config['teacher-model'], config['teacher-overrides'], config, data, 'teacher-overrides');
   checkLayerPairs(config, modelFor(config.model, config['model-overrides'], config, data).depth, teacherConfig.depth);
   const teacherPath = config['teacher-path'];
   if (teacherPath === null) {
-    throw new Error(`distillation-type '${config['distillation-type']}' needs a teacher: --teacher-path <timm safetensors>, ` +
+    throw new Error(`distillation-type '${config['distillation-type']}' needs a teacher: --teacher-path <weights: a .safetensors or .pth file, a checkpoint or a run directory>, ` +
       `or --teacher-path train --teacher-epochs N to train one first (or --distillation-type none)`);
   }
   if (teacherPath !== 'train') {
-    const teacher = new NativeModel(teacherConfig, { device: processDevice(config.device, dist) });
-    await loadWeightsFile(teacher, teacherPath);
-    return { teacher };
+    const source = await resolveWeightsSource(teacherPath, { flag: '--teacher-path' });
+    if (source.note) log(`note: ${source.note}`);
+    return { teacher: await loadTeacher(config, teacherConfig, source, dist, '--teacher-path'), source: source.file };
   }
   const dir = path.join(config['output-dir'], 'teacher');
-  const best = path.join(dir, 'checkpoint-best', 'model.safetensors');
-  if (teacherDone(dir, config['teacher-epochs'])) {
-    log(`reusing the teacher trained earlier: ${best}`);
-    const teacher = new NativeModel(teacherConfig, { device: processDevice(config.device, dist) });
-    await loadWeightsFile(teacher, best);
-    return { teacher };
-  }
   if (config['teacher-epochs'] < 1) throw new Error(`--teacher-path train needs --teacher-epochs >= 1`);
+  // The teacher starts from scratch (--finetune is the student's), so its config.yaml and recipe identity say so.
   const teacherRun: TrainConfig = {
     ...config, epochs: config['teacher-epochs'], 'distillation-type': 'none', model: config['teacher-model'],
-    'model-overrides': config['teacher-overrides'],
+    'model-overrides': config['teacher-overrides'], finetune: null,
   };
-  const resume = existsSync(path.join(dir, 'checkpoint-last', 'state.json')) ? path.join(dir, 'checkpoint-last') : null;
+  const use = await claimRunDir(dir, teacherRun, { label: 'teacher', ownedByRecipe: true });
+  const weightsOf = () => {
+    const best = completeDir(path.join(dir, CHECKPOINT_BEST), MODEL_WEIGHTS_FILE) ?? completeDir(path.join(dir, CHECKPOINT_LAST), MODEL_WEIGHTS_FILE);
+    return path.join(best ?? path.join(dir, CHECKPOINT_BEST), MODEL_WEIGHTS_FILE);
+  };
+  if (use.kind === 'finished') {
+    const best = weightsOf();
+    log(`reusing the teacher trained earlier: ${best}`);
+    return { teacher: await loadTeacher(config, teacherConfig, { file: best }, dist), source: best };
+  }
+  if (use.kind === 'continue') log(`continuing the teacher's training from ${use.checkpoint} (epoch ${use.epoch} of ${config['teacher-epochs']})`);
   const result = await trainModel({
-    label: 'teacher', dir, config: teacherRun, student: teacherConfig, teacher: null, train: data.train, val: data.val, stop, resume,
-    dist, globalBatch: config['batch-size'] * dist.worldSize,
+    label: 'teacher', dir, config: teacherRun, student: teacherConfig, teacher: null, train: data.train, val: data.val, stop,
+    resume: use.kind === 'continue' ? use.checkpoint : null, dist, globalBatch: config['batch-size'] * dist.worldSize,
   });
   if (result.stoppedBy) return { teacher: null, result };
-  const teacher = new NativeModel(teacherConfig, { device: processDevice(config.device, dist) });
-  await loadWeightsFile(teacher, best);
-  return { teacher, result };
+  const best = weightsOf();
+  return { teacher: await loadTeacher(config, teacherConfig, { file: best }, dist), result, source: best };
 }

@@ -1,5 +1,7 @@
 // Reads and validates a run directory's log.jsonl and config.yaml.
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
+import { errnoOf, reasonOf } from '../io/fileProblem.js';
+import { NotRegularFileError, readRegularFile } from '../io/regularFile.js';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
 import type { EpochRecord, LogRecord, StepRecord, SummaryRecord, TeacherCheckRecord } from '../log/records.js';
@@ -181,12 +183,11 @@ export function parseRunLog(text: string, source: string): RunLog {
 
 async function readText(file: string, what: string, hint: string): Promise<string> {
   try {
-    return await readFile(file, 'utf8');
+    return (await readRegularFile(file)).toString('utf8');
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new RunLogError('MDISTILL_RUN_NOT_FOUND', `${file} does not exist: expected ${what}. ${hint}`);
-    const reason = err instanceof Error ? err.message : String(err);
-    throw new RunLogError('MDISTILL_RUN_NOT_FOUND', `could not read ${file}: ${reason}`);
+    if (errnoOf(err) === 'ENOENT') throw new RunLogError('MDISTILL_RUN_NOT_FOUND', `${file} does not exist: expected ${what}. ${hint}`);
+    const reason = err instanceof NotRegularFileError ? `it is ${err.kind}, not a regular file` : reasonOf(err).what;
+    throw new RunLogError('MDISTILL_RUN_NOT_FOUND', `could not read ${file}: ${reason}. Expected ${what}.`);
   }
 }
 

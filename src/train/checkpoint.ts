@@ -2,11 +2,12 @@
 // state.json (epoch, step, sampler position, config). Each is written whole into a temp directory and swapped
 // into place (io/atomicWrite.ts), so a crash never leaves a torn checkpoint.
 import { readFile, writeFile } from 'node:fs/promises';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { atomicWriteDir, completeDir } from '../io/atomicWrite.js';
+import { atomicWriteDir, atomicWriteFile, completeDir } from '../io/atomicWrite.js';
+import { reasonOf } from '../io/fileProblem.js';
+import { CHECKPOINT_STATE_FILE } from '../model/weightsSource.js';
 import { readSafetensors, serializeSafetensors, type TensorEntry } from '../io/safetensors.js';
-import { weightsFormatOf } from '../io/weightsFile.js';
 
 export interface CheckpointState {
   /** Epoch to run next. */
@@ -37,37 +38,34 @@ export async function writeCheckpoint(dir: string, ckpt: Checkpoint): Promise<vo
     await writeFile(path.join(tmp, 'model.safetensors'), serializeSafetensors(ckpt.model, meta));
     if (ckpt.ema) await writeFile(path.join(tmp, 'ema.safetensors'), serializeSafetensors(ckpt.ema, meta));
     await writeFile(path.join(tmp, 'state.safetensors'), serializeSafetensors(ckpt.optimizer, { step: String(ckpt.state.step) }));
-    await writeFile(path.join(tmp, 'state.json'), JSON.stringify(ckpt.state, null, 2) + '\n');
+    await writeFile(path.join(tmp, CHECKPOINT_STATE_FILE), JSON.stringify(ckpt.state, null, 2) + '\n');
   });
 }
 
-/** Why a weights file (not a checkpoint directory) cannot be resumed, and what to pass instead. */
-async function notResumable(file: string): Promise<string> {
-  if (await weightsFormatOf(file) === 'pth') {
-    return `${file}: a PyTorch checkpoint cannot be resumed here: its optimizer and lr-scheduler state belong to the official ` +
-      "PyTorch code (timm's AdamW over parameter indices, a per-epoch schedule), not to mdistill's trainer. To keep training from " +
-      `its weights, pass --finetune ${file} instead (with the same classes the head is kept; the schedule starts over).`;
+/** The state.json of a checkpoint directory (or of the previous version a crash left; see completeDir). */
+export async function readCheckpointState(dir: string): Promise<CheckpointState> {
+  const from = completeDir(dir, CHECKPOINT_STATE_FILE);
+  if (!from) throw new Error(`${dir}: not a checkpoint directory (no state.json). Pass a run's checkpoint-last/ or checkpoint-best/.`);
+  const file = path.join(from, CHECKPOINT_STATE_FILE);
+  let state: CheckpointState;
+  try {
+    state = JSON.parse(await readFile(file, 'utf8')) as CheckpointState;
+  } catch (err) {
+    const why = err instanceof SyntaxError ? `not valid JSON (${err.message})` : reasonOf(err).what;
+    throw new Error(`${file}: unreadable: ${why}. The checkpoint is damaged; use the other checkpoint of the run (checkpoint-best or checkpoint-last).`);
   }
-  return `${file}: a weights file holds no optimizer or schedule state, so it cannot be resumed; --resume takes a run's ` +
-    `checkpoint-last/ (or checkpoint-best/) directory. To start training from these weights, pass --finetune ${file}.`;
+  if (state.version !== 1) throw new Error(`${file}: unknown checkpoint version ${String(state.version)}`);
+  return state;
 }
 
-/** Throws, saying what to pass instead, when `--resume` names a weights file rather than a checkpoint directory. */
-export async function assertResumable(dir: string): Promise<void> {
-  if (existsSync(dir) && statSync(dir).isFile()) throw new Error(await notResumable(dir));
+/** Replaces the state.json of a complete checkpoint directory (atomically): its weights stay as they are. */
+export async function rewriteCheckpointState(dir: string, state: CheckpointState): Promise<void> {
+  await atomicWriteFile(path.join(dir, CHECKPOINT_STATE_FILE), JSON.stringify(state, null, 2) + '\n');
 }
 
 export async function readCheckpoint(dir: string): Promise<Checkpoint> {
-  await assertResumable(dir);
-  const from = completeDir(dir, 'state.json');
-  if (!from) throw new Error(`${dir}: not a checkpoint directory (no state.json). Pass a run's checkpoint-last/ or checkpoint-best/.`);
-  let state: CheckpointState;
-  try {
-    state = JSON.parse(await readFile(path.join(from, 'state.json'), 'utf8')) as CheckpointState;
-  } catch (err) {
-    throw new Error(`${path.join(from, 'state.json')}: unreadable (${err instanceof Error ? err.message : String(err)})`);
-  }
-  if (state.version !== 1) throw new Error(`${path.join(from, 'state.json')}: unknown checkpoint version ${String(state.version)}`);
+  const state = await readCheckpointState(dir);
+  const from = completeDir(dir, CHECKPOINT_STATE_FILE)!;
   const model = (await readSafetensors(path.join(from, 'model.safetensors'))).tensors;
   const emaFile = path.join(from, 'ema.safetensors');
   const ema = existsSync(emaFile) ? (await readSafetensors(emaFile)).tensors : undefined;

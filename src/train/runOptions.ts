@@ -36,7 +36,8 @@ export function dataConfigOf(config: TrainConfig, dist: DistContext = SINGLE_PRO
   };
 }
 
-/** The native trainer's options. Without a teacher there is no distillation, whatever --distillation-type says. */
+/** The native trainer's options. Without a teacher there is no distillation, whatever --distillation-type says,
+ *  and no layer pairs (--s-id/--t-id are not checked against a student that has no teacher to match). */
 export function trainerOptionsOf(config: TrainConfig, withTeacher = true): TrainerOptions {
   return {
     kd: withTeacher ? config['distillation-type'] : 'none',

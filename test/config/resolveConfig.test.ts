@@ -46,6 +46,18 @@ describe('config', () => {
     expect(() => coerceValue('lr', 'abc', '--lr')).toThrow(/--lr: 'lr' must be a number/);
   });
 
+  it('shows NaN and Infinity as themselves (JSON would print null)', async () => {
+    await expect(resolveConfig({ configFile: yamlFile('lr: .nan\n') })).rejects.toThrow(/'lr' must be a number >= 0, got NaN$/);
+    await expect(resolveConfig({ configFile: yamlFile('epochs: .inf\n') })).rejects.toThrow(/'epochs' must be an integer >= 1, got Infinity$/);
+  });
+
+  it('names --config and what to pass when it is a directory, not the raw EISDIR', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'mdistill-cfgdir-'));
+    const err = await resolveConfig({ configFile: dir }).catch((e: Error) => e);
+    expect(String(err)).toMatch(/--config .*mdistill-cfgdir-.*: it is a directory; pass a YAML file, or a preset name \(.*quickstart/);
+    expect(String(err)).not.toMatch(/EISDIR/);
+  });
+
   it('accepts snake_case keys from the official code', () => {
     expect(parseConfigObject({ w_patch: 2, distillation_type: 'hard' }, 'x')).toEqual({ 'w-patch': 2, 'distillation-type': 'hard' });
   });

@@ -30,7 +30,7 @@ describe('per-rank launch, device and mixup keys (2 processes)', () => {
   let probes: Probe[] = [];
   beforeAll(async () => {
     buildDist();
-    const launched = await launchLocal({ nproc: 2, argv: [path.join(import.meta.dirname, 'rankProbe.mjs'), dir] });
+    const launched = await launchLocal({ nproc: 2, argv: [path.join(import.meta.dirname, 'rankProbe.mjs'), dir], graceSeconds: 60 });
     expect(launched.exitCode).toBe(0);
     probes = [0, 1].map((r) => JSON.parse(readFileSync(path.join(dir, `rank${r}.json`), 'utf8')) as Probe);
   });

@@ -1,4 +1,5 @@
 // `mdistill export` end to end: checkpoint directories, --ema, metadata, safetensors round trip, errors.
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -146,7 +147,13 @@ describe('bad input: a clear error and nothing at the output path', () => {
     { name: 'an output path that is a directory', options: () => ({ weights: vit.modelFile, onnx: tmp }), message: /cannot write .*: it is a directory/ },
     { name: 'no output', options: () => ({ weights: vit.modelFile }), message: /nothing to export: pass --onnx <file> and\/or --safetensors <file>/ },
     { name: 'class names that do not fit', options: () => ({ weights: vit.modelFile, onnx: out(), classNames: path.join(FIXTURES, 'README.md') }), message: /--class-names .*README\.md: \d+ class names, but the model has 10 classes/ },
+    { name: 'class names from a FIFO nobody writes to', options: () => ({ weights: vit.modelFile, onnx: out(), classNames: fifo() }), message: /--class-names .*names\.fifo: cannot read it: it is a FIFO \(named pipe\), not a regular file/ },
   ];
+  const fifo = () => {
+    const file = path.join(tmp, 'names.fifo');
+    if (!existsSync(file)) execFileSync('mkfifo', [file]);
+    return file;
+  };
   let counter = 0;
   let current = '';
   const out = () => current;

@@ -1,3 +1,5 @@
+import { availableParallelism } from 'node:os';
+import { capAtCores } from '../../src/native/threadCap.js';
 import { describe, expect, it } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -53,8 +55,19 @@ describe('addon loader', () => {
 
 describe('thread defaults', () => {
   it('uses MDISTILL_THREADS when set and names it when invalid', () => {
-    expect(defaultThreads({ MDISTILL_THREADS: '3' })).toBe(3);
+    // (at most the cores: see the cap below)
+    const n = Math.min(3, availableParallelism());
+    expect(defaultThreads({ MDISTILL_THREADS: String(n) })).toBe(n);
     expect(() => defaultThreads({ MDISTILL_THREADS: '0' })).toThrow(/MDISTILL_THREADS must be a positive integer, got '0'/);
+  });
+
+  it('caps MDISTILL_THREADS and --threads at the cores, with a warning naming the setting', () => {
+    const cores = availableParallelism();
+    const warnings: string[] = [];
+    expect(capAtCores(99999, 'MDISTILL_THREADS', (m) => warnings.push(m))).toBe(cores);
+    expect(capAtCores(cores, '--threads', (m) => warnings.push(m))).toBe(cores);
+    expect(warnings).toEqual([`MDISTILL_THREADS 99999 is more than the ${cores} cores this process may use; using ${cores}`]);
+    expect(defaultThreads({ MDISTILL_THREADS: '99999' })).toBe(cores);
   });
 });
 
