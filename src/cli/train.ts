@@ -39,7 +39,7 @@ export function registerTrainCommand(program: Command): void {
     const notes = officialFlagNotes(opts, env, config['nproc-per-node']);
     if (!env || env.rank === 0) for (const note of [base.reason, ...notes]) if (note) process.stderr.write(`note: ${note}\n`);
     if (opts.dryRun) {
-      dryRun(config);
+      await dryRun(config);
       return;
     }
     if (config['nproc-per-node'] > 1 && !env) {

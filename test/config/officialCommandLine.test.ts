@@ -10,6 +10,7 @@ import { runCli } from '../../src/cli/main.js';
 import { configToYaml } from '../../src/config/resolveConfig.js';
 import type { TrainConfig } from '../../src/config/schema.js';
 import { officialSpellings } from '../../src/cli/officialFlags.js';
+import { PTH_DIR } from '../io/pthFixtures.js';
 
 // The README's line (Hao840/manifold-distillation, README.md, "Training on ImageNet-1K"), after `main.py`:
 const README_LINE = '--distributed --output_dir <output-dir> --data-path <dataset-dir> --teacher-path <path-of-teacher-checkpoint> ' +
@@ -126,6 +127,17 @@ describe('the official command line', () => {
     expect(io.stderr.join('')).toContain(`mdistill: --dry-run: these paths do not exist: --data-path ${missingData}; --teacher-path ${missingTeacher}`);
     // The YAML is printed all the same, for inspection.
     expect(YAML.parse(io.stdout.join('')).model).toBe('deit_tiny_patch16_224');
+  });
+
+  it('fails a dry run whose weights argument the run would refuse: the official --resume <checkpoint.pth>, pointing at --finetune', async () => {
+    const { args } = setup();
+    const io = capture();
+    const checkpoint = path.join(PTH_DIR, 'deit_checkpoint_zip.pth');
+    const code = await runCli(['node', 'mdistill', 'train', ...args, '--resume', checkpoint, '--dry-run']);
+    vi.restoreAllMocks();
+    expect(code).toBe(1);
+    expect(io.stderr.join('')).toContain(`mdistill: --dry-run: --resume ${checkpoint}: a PyTorch checkpoint cannot be resumed here`);
+    expect(io.stderr.join('')).toContain(`pass --finetune ${checkpoint} instead`);
   });
 
   it('keeps the quickstart as the base without --model, and a given --config over either', async () => {
