@@ -13,6 +13,7 @@ import type { EvalResult } from '../log/records.js';
 import { writeReport } from '../report/report.js';
 import { openDataSources, type DataSources } from '../train/dataSources.js';
 import { evaluateModel } from '../train/evaluate.js';
+import { readCheckpointState } from '../train/checkpoint.js';
 import { assertFreeForResume, claimRunDir, prepareRunDir, RunDirectoryError, type RunDirUse } from '../train/runDirectory.js';
 import { StopSignal } from '../train/stopSignal.js';
 import { trainModel, type TrainRunResult } from '../train/trainRun.js';
@@ -82,7 +83,11 @@ export async function runTrain(config: TrainConfig, dist: DistContext = SINGLE_P
   const resumeFrom = config.resume ? await resolveCheckpointDir(config.resume, { flag: '--resume' }) : null;
   if (resumeFrom?.note) say(`note: ${resumeFrom.note}`);
   if (resumeFrom && config.finetune !== null) {
-    throw new Error(`--finetune ${config.finetune} with --resume ${config.resume}: a resumed run already has its weights; drop --finetune`);
+    // The resume command printed after a stop passes the run's config.yaml, whose finetune started that very run.
+    const startedFrom = (await readCheckpointState(resumeFrom.dir)).config.finetune ?? null;
+    if (startedFrom !== config.finetune) {
+      throw new Error(`--finetune ${config.finetune} with --resume ${config.resume}: a resumed run already has its weights; drop --finetune`);
+    }
   }
   const use = await agreeOnRunDir(outDir, config, dist, resumeFrom?.dir);
   const reuse = use.kind === 'finished';

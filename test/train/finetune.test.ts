@@ -98,6 +98,21 @@ describe('--finetune', () => {
     expect(dry.stdout).toBe(readFileSync(path.join(out, 'config.yaml'), 'utf8'));
   });
 
+  it('resumes a fine-tuned run with the command a stop prints (its config.yaml names the --finetune); another --finetune is refused', () => {
+    const out = path.join(work, 'resumed');
+    const source = path.join(PTH_DIR, 'deit_checkpoint_zip.pth');
+    const first = run(frozenRun(out, ['--finetune', source, '--model', 'deit_tiny_patch16_224', '--model-overrides', JSON.stringify(PTH_VIT), '--distillation-type', 'none']));
+    expect(first.status).toBe(0);
+    const resume = ['train', '--config', path.join(out, 'config.yaml'), '--resume', path.join(out, 'checkpoint-last')];
+    const again = run(resume);
+    expect(again.stderr).not.toMatch(/drop --finetune/);
+    expect(again.status).toBe(0);
+    expect(again.stderr).toMatch(/nothing to train: .*checkpoint-last has done all 1 epochs/);
+    const other = run([...resume, '--finetune', path.join(PTH_DIR, 'deit_checkpoint_legacy.pth')]);
+    expect(other.status).toBe(1);
+    expect(other.stderr).toContain('a resumed run already has its weights; drop --finetune');
+  });
+
   it('starts from one of our checkpoint directories, and trains with distillation from a teacher', async () => {
     const ckpt = path.join(work, 'ten-class-run', 'checkpoint-best');
     mkdirSync(ckpt, { recursive: true });
