@@ -1,6 +1,7 @@
 // Random access to the bytes of a checkpoint: a file read by range (a large checkpoint is never read whole), or
 // bytes already in memory (tests, the fuzzer). Every read is bounds-checked against the size.
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { fileKind, reasonOf } from '../fileProblem.js';
 import { TorchCheckpointError } from './torchCheckpointError.js';
 
 export interface ByteSource {
@@ -34,12 +35,18 @@ export function memorySource(bytes: Uint8Array, name: string): ByteSource {
 export function openFileSource(file: string): ByteSource & { close(): void } {
   let fd: number;
   try {
-    fd = openSync(file, 'r');
+    // Non-blocking, so that a FIFO is refused below rather than waited on.
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new TorchCheckpointError(file, code === 'ENOENT' ? 'no such file' : `cannot read (${code ?? String(err)})`);
+    throw new TorchCheckpointError(file, code === 'ENOENT' ? 'no such file' : `cannot read it: ${reasonOf(err).what}`);
   }
-  const size = fstatSync(fd).size;
+  const stats = fstatSync(fd);
+  if (!stats.isFile()) {
+    closeSync(fd);
+    throw new TorchCheckpointError(file, `it is ${fileKind(stats)}, not a regular file`);
+  }
+  const size = stats.size;
   return {
     name: file,
     size,
