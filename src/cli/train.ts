@@ -4,6 +4,7 @@
 import { Command } from 'commander';
 import { availableParallelism } from 'node:os';
 import { resolveConfig } from '../config/resolveConfig.js';
+import { describePresets } from '../model/modelConfig.js';
 import { setThreads } from '../native/index.js';
 import { runTrain } from '../recipes/runTrain.js';
 import { addConfigFlags, configFromFlags } from './configFlags.js';
@@ -19,6 +20,7 @@ export function registerTrainCommand(program: Command): void {
     .description(`distil a student from a teacher with fine-grained manifold KD (no arguments: the '${DEFAULT_TRAIN_PRESET}' preset on Fashion-MNIST)`)
     .option('--config <file|preset>', `YAML config or a preset in configs/ (default: ${DEFAULT_TRAIN_PRESET}); flags override it`);
   addConfigFlags(command);
+  command.addHelpText('after', `\nModel presets for --model and --teacher-model (timm names; resize them with --model-overrides and\n--teacher-overrides, e.g. '{"embedDim":64,"depths":[2,2],"stageHeads":[2,4],"windowSize":7}' for a small Swin):\n${describePresets().map((l) => `  ${l}`).join('\n')}\n`);
   command.action(async (opts: { config?: string }, cmd: Command) => {
     const config = await resolveConfig({ configFile: opts.config ?? DEFAULT_TRAIN_PRESET, flags: configFromFlags(cmd) });
     const env = distEnvFrom();
