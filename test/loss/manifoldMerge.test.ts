@@ -2,9 +2,9 @@
 // common square grid; fused = naive on mixed pairs; a ViT-teacher/Swin-student pair equals a merge built by hand;
 // and the errors name the pair and both grids, also before training (checkPairGrids).
 import { describe, expect, it } from 'vitest';
-import { defaultConfig } from '../../src/config/resolveConfig.js';
+import { defaultConfig, resolveConfig } from '../../src/config/resolveConfig.js';
 import { manifoldLoss, planLayerPairs, type LayerPair, type ManifoldLossOptions } from '../../src/loss/manifoldLoss.js';
-import { resolveModel, type TokenLayout } from '../../src/model/modelConfig.js';
+import { blockLayouts, resolveModel, type ModelConfig, type TokenLayout } from '../../src/model/modelConfig.js';
 import { checkPairGrids } from '../../src/recipes/runModels.js';
 import { maxRelDiff, relDiff, seeded } from './lossTestUtils.js';
 
@@ -144,5 +144,33 @@ describe('planning the --s-id/--t-id pairs before training', () => {
       /--s-id 0 \/ --t-id 1 \(student 'swin_tiny_patch4_window7_224' block 0, teacher 'deit_small_patch16_224' block 1\): .*the student's 56x56 grid and the teacher's 14x14 grid differ/);
     // Off when the manifold loss is off.
     expect(() => checkPairGrids({ ...config, 'max-patch-num': 0, 'distillation-beta': 0 }, student, teacher)).not.toThrow();
+  });
+});
+
+describe('the Swin recipes\' layer pairs', () => {
+  const plan = async (preset: string, data: Partial<ModelConfig>) => {
+    const config = await resolveConfig({ configFile: preset });
+    const student = resolveModel(config.model, { ...(config['model-overrides'] as Partial<ModelConfig>), imgSize: config['input-size'], ...data });
+    const teacher = resolveModel(config['teacher-model'], { ...(config['teacher-overrides'] as Partial<ModelConfig>), imgSize: config['input-size'], ...data });
+    checkPairGrids(config, student, teacher);
+    const s = blockLayouts(student), t = blockLayouts(teacher);
+    return planLayerPairs(config['s-id'].map((id, i) => ({ student: s[id], teacher: t[config['t-id'][i]] })), config['max-patch-num']);
+  };
+
+  it('swin-tiny-swin-small: stages 0 and 1 merged to 14x14 on both sides, stages 2 and 3 compared as they are', async () => {
+    const plans = await plan('swin-tiny-swin-small', {});
+    expect(plans.map((p) => [p.tokens, p.mergeStudent, p.mergeTeacher])).toEqual([
+      [196, 4, 4], [196, 4, 4], [196, 2, 2], [196, 2, 2], [196, 1, 1], [196, 1, 1], [49, 1, 1], [49, 1, 1],
+    ]);
+  });
+
+  it('quickstart-swin: the 14x14 stage merged onto the ViT teacher\'s 7x7 grid, the 7x7 stage compared directly', async () => {
+    const plans = await plan('quickstart-swin', { inChans: 1, numClasses: 10 });
+    expect(plans).toEqual([
+      { tokens: 49, dropStudent: 0, dropTeacher: 1, mergeStudent: 2, mergeTeacher: 1 },
+      { tokens: 49, dropStudent: 0, dropTeacher: 1, mergeStudent: 2, mergeTeacher: 1 },
+      { tokens: 49, dropStudent: 0, dropTeacher: 1, mergeStudent: 1, mergeTeacher: 1 },
+      { tokens: 49, dropStudent: 0, dropTeacher: 1, mergeStudent: 1, mergeTeacher: 1 },
+    ]);
   });
 });
