@@ -26,6 +26,13 @@ LayerNorm::LayerNorm(int64_t dim, double eps) : eps_(eps) {
   bias = register_parameter("bias", at::zeros({dim}));
 }
 
+at::Tensor LayerNorm::Forward(const at::Tensor& x) const {
+  // Under bf16 autocast a Linear's bf16 output can meet the fp32 weights here (Swin's patch embedding and patch
+  // merging feed a norm directly), which libtorch 1.13's CPU layer_norm rejects: normalise in the weights' precision.
+  const at::Tensor& in = x.scalar_type() == weight.scalar_type() ? x : x.to(weight.scalar_type());
+  return at::layer_norm(in, {weight.size(0)}, weight, bias, eps_);
+}
+
 PatchEmbed::Conv::Conv(int64_t inChans, int64_t dim, int64_t patch, Init& init) {
   // PyTorch's default Conv2d init (kaiming_uniform a=√5), which timm keeps for the patch embedding.
   const double bound = 1.0 / std::sqrt(static_cast<double>(inChans * patch * patch));

@@ -29,7 +29,7 @@ class Linear : public torch::nn::Module {
 class LayerNorm : public torch::nn::Module {
  public:
   explicit LayerNorm(int64_t dim, double eps = 1e-6);
-  at::Tensor Forward(const at::Tensor& x) const { return at::layer_norm(x, {weight.size(0)}, weight, bias, eps_); }
+  at::Tensor Forward(const at::Tensor& x) const;
   at::Tensor weight, bias;
 
  private:
