@@ -44,12 +44,17 @@ export function peerPython() {
   return existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 }
 
-/** Runs shared/peer/torch_step.py with the given flags and returns its JSON line. */
-export function runPeer(args) {
-  const r = spawnSync(peerPython(), [peerScript, ...args], { encoding: 'utf8' });
+/** Runs a peer script under peerPython() with the given flags and returns its last JSON line. */
+export function runPython(script, args) {
+  const r = spawnSync(peerPython(), [script, ...args], { encoding: 'utf8' });
   if (r.status !== 0) {
-    throw new Error(`peer failed (${peerPython()} ${peerScript} ${args.join(' ')}): ${r.stderr.trim().split('\n').pop()}\n` +
+    throw new Error(`peer failed (${peerPython()} ${script} ${args.join(' ')}): ${r.stderr.trim().split('\n').pop()}\n` +
       'Install it with scripts/setup.sh --peer (python3-torch), or pass --no-peer.');
   }
   return JSON.parse(r.stdout.trim().split('\n').pop());
+}
+
+/** Runs shared/peer/torch_step.py with the given flags and returns its JSON line. */
+export function runPeer(args) {
+  return runPython(peerScript, args);
 }

@@ -1,15 +1,25 @@
-// Inference forward of the paper's student (DeiT-Tiny) and teacher (CaiT-S24) at 224 px, random weights, on CPU:
-// ours (native addon) against the PyTorch eager peer, run in the same invocation. The machine may be shared, so
-// ours and the peer alternate in rounds and the ratio is taken per round (then the median over rounds).
-//   npm run bench -- forward [--batch 32] [--which student|teacher|both] [--no-peer] [--warmup N] [--reps N] [--rounds N]
+// Inference forward at 224 px, random weights, on CPU: ours (native addon) against a PyTorch eager peer, run in the
+// same invocation. The machine may be shared, so ours and the peer alternate in rounds and the ratio is taken per
+// round (then the median over rounds).
+//   --model paper (default): the paper's student (DeiT-Tiny) and teacher (CaiT-S24); the peer is
+//     shared/peer/torch_step.py with its own random weights.
+//   --model swin: Swin-T; the peer is bench/swin_peer.py, timm's SwinTransformer as a plain PyTorch module, which
+//     loads our weights strictly (timm's names) and reports how far its logits are from ours.
+//   npm run bench -- forward [--model paper|swin] [--batch 32] [--which student|teacher|both] [--no-peer] [--warmup N] [--reps N] [--rounds N]
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { writeSafetensors } from '../dist/io/safetensors.js';
+import { saveWeights } from '../dist/model/loadWeights.js';
 import { MODEL_PRESETS } from '../dist/model/modelConfig.js';
 import { NativeModel } from '../dist/model/nativeModel.js';
 import { runtimeInfo } from '../dist/native/index.js';
-import { median, parseFlags, runPeer, timeReps } from './common.mjs';
+import { median, parseFlags, peerPython, root, runPeer, runPython, timeReps } from './common.mjs';
 
-const flags = parseFlags(process.argv.slice(2), { batch: '32', which: 'both', peer: true });
+const flags = parseFlags(process.argv.slice(2), { batch: '32', which: 'both', peer: true, model: 'paper' });
 const batch = Number(flags.batch);
 if (!Number.isInteger(batch) || batch < 1) throw new Error(`--batch must be a positive integer, got ${flags.batch}`);
+if (!['paper', 'swin'].includes(flags.model)) throw new Error(`--model must be paper or swin, got ${flags.model}`);
 if (!['student', 'teacher', 'both'].includes(flags.which)) throw new Error(`--which must be student, teacher or both, got ${flags.which}`);
 const count = (name, fallback) => {
   if (flags[name] === undefined) return fallback;
@@ -22,11 +32,22 @@ const count = (name, fallback) => {
 const ROLES = {
   student: { preset: 'deit_tiny_patch16_224', warmup: 2, reps: 5, rounds: 3 },
   teacher: { preset: 'cait_s24_224', warmup: 1, reps: 3, rounds: 1 },
+  swin: { preset: 'swin_tiny_patch4_window7_224', warmup: 2, reps: 5, rounds: 3 },
 };
+
+/** Seeded inputs, so every invocation times the same images. */
+function randomInput(n, seed = 1) {
+  let s = seed >>> 0;
+  return Float32Array.from({ length: n }, () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return (s / 2 ** 32) * 2 - 1;
+  });
+}
 
 const info = runtimeInfo();
 const results = {};
-for (const which of flags.which === 'both' ? ['student', 'teacher'] : [flags.which]) {
+const roles = flags.model === 'swin' ? ['swin'] : flags.which === 'both' ? ['student', 'teacher'] : [flags.which];
+for (const which of roles) {
   const role = ROLES[which];
   const warmup = count('warmup', role.warmup);
   const reps = count('reps', role.reps);
@@ -34,25 +55,46 @@ for (const which of flags.which === 'both' ? ['student', 'teacher'] : [flags.whi
   const config = MODEL_PRESETS[role.preset];
   const model = new NativeModel(config, { seed: 0 });
   const shape = [batch, config.inChans, config.imgSize, config.imgSize];
-  const input = new Float32Array(shape.reduce((a, b) => a * b, 1)).map(() => Math.random() * 2 - 1);
+  const input = randomInput(shape.reduce((a, b) => a * b, 1));
+  let peerRun;
+  let scratch;
+  if (flags.peer && which === 'swin') {
+    // The peer gets our weights and input, and our logits to compare with.
+    scratch = mkdtempSync(path.join(os.tmpdir(), 'mdistill-bench-forward-'));
+    const weights = path.join(scratch, 'weights.safetensors');
+    const io = path.join(scratch, 'io.safetensors');
+    await saveWeights(model, weights);
+    const logits = (await model.forward(input, shape)).logits;
+    await writeSafetensors(io, new Map([
+      ['input', { dtype: 'F32', shape, data: input }],
+      ['logits', { dtype: 'F32', shape: [batch, config.numClasses], data: logits }],
+    ]));
+    const script = path.join(root, 'bench', 'swin_peer.py');
+    peerRun = () => runPython(script, ['--weights', weights, '--io', io, '--warmup', String(warmup), '--steps', String(reps), '--threads', String(info.threads)]);
+  } else if (flags.peer) {
+    peerRun = () => runPeer(['--mode', 'forward', '--which', which, '--config', 'paper224', '--batch', String(batch),
+      '--warmup', String(warmup), '--steps', String(reps), '--threads', String(info.threads)]);
+  }
   const ours = [];
   const peer = [];
-  for (let r = 0; r < rounds; r++) {
-    ours.push(median(await timeReps(() => model.forward(input, shape), { warmup, reps })));
-    if (flags.peer) {
-      peer.push(runPeer(['--mode', 'forward', '--which', which, '--config', 'paper224', '--batch', String(batch),
-        '--warmup', String(warmup), '--steps', String(reps), '--threads', String(info.threads)]));
+  try {
+    for (let r = 0; r < rounds; r++) {
+      ours.push(median(await timeReps(() => model.forward(input, shape), { warmup, reps })));
+      if (peerRun) peer.push(peerRun());
     }
+  } finally {
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
   }
   const oursS = median(ours);
   const entry = { model: role.preset, batch, warmup, reps, rounds, ours: { forward_s_median: +oursS.toFixed(4), img_per_s: +(batch / oursS).toFixed(2) } };
-  if (flags.peer) {
+  if (peerRun) {
     const peerS = median(peer.map((p) => p.forward_s_median));
-    entry.peer = { forward_s_median: peerS, img_per_s: +(batch / peerS).toFixed(2), torch: peer[0].torch };
+    entry.peer = { forward_s_median: peerS, img_per_s: +(batch / peerS).toFixed(2), torch: peer[0].torch, python: peerPython() };
+    if (peer[0].max_abs_diff_vs_ours !== undefined) entry.peer.max_abs_diff_vs_ours = Math.max(...peer.map((p) => p.max_abs_diff_vs_ours));
     entry.ratio_per_round = ours.map((s, i) => +(peer[i].forward_s_median / s).toFixed(3));
     entry.ratio = median(entry.ratio_per_round);
   }
   console.log(JSON.stringify({ which, ...entry }));
   results[which] = entry;
 }
-console.log(JSON.stringify({ bench: 'forward', threads: info.threads, libtorch: info.libtorchVersion, results }));
+console.log(JSON.stringify({ bench: 'forward', model: flags.model, threads: info.threads, libtorch: info.libtorchVersion, load_average: os.loadavg().map((l) => +l.toFixed(2)), results }));

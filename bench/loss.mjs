@@ -1,5 +1,10 @@
-// Manifold loss, forward + backward, fp32: fused kernel vs the naive ATen reference, at the paper's shape
-// (B=64, N=196 (+1 student cls token), d_s=192, d_t=384, 8 layer pairs, K=192).
+// Manifold loss, forward + backward, fp32: fused kernel vs the naive ATen reference.
+//   --case paper (default): the paper's shape (B=64, N=196 (+1 student cls token), d_s=192, d_t=384, 8 layer pairs, K=192).
+//   --case swin-t-stage0: the Swin-T student's stage-0 blocks (56x56 = 3136 tokens per image, d 96) against the Swin-S
+//     teacher's (configs/swin-tiny-swin-small.yaml's first pairs), --max-patch-num 196: both sides merged 4x4 to
+//     14x14 tokens of 16*96 features (B=64, 2 pairs, K=192). Features carry their token layouts, as in training.
+//   Any shape flag overrides the case: --batch --tokens --extra --ds --dt --pairs --k --max-patch-num (tokens: the
+//   grid side squared; extra: student tokens ahead of the grid).
 //
 // Time: median of --reps runs after --warmup, fused and naive interleaved in one child process.
 // Memory: each implementation runs one forward + backward in a fresh child process and reports its peak RSS
@@ -10,13 +15,20 @@
 // - extra with grads (memory_ratio_with_grads): peak beyond a baseline holding the inputs only.
 // Gradients are computed natively and not copied back to JS (as in training).
 import { spawnSync } from 'node:child_process';
+import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { median, parseFlags, timeReps } from './common.mjs';
 
-const flags = parseFlags(process.argv.slice(2), {
-  batch: '64', tokens: '196', extra: '1', ds: '192', dt: '384', pairs: '8', k: '192', reps: '5', warmup: '1',
-});
+const CASES = {
+  paper: { batch: '64', tokens: '196', extra: '1', ds: '192', dt: '384', pairs: '8', k: '192', 'max-patch-num': '0' },
+  'swin-t-stage0': { batch: '64', tokens: '3136', extra: '0', ds: '96', dt: '96', pairs: '2', k: '192', 'max-patch-num': '196' },
+};
+const requested = parseFlags(process.argv.slice(2), { case: 'paper' });
+if (!CASES[requested.case]) throw new Error(`--case must be one of ${Object.keys(CASES).join(', ')}, got ${requested.case}`);
+const flags = { ...CASES[requested.case], reps: '5', warmup: '1', ...requested };
 const num = (name) => Number(flags[name]);
+const side = Math.round(Math.sqrt(num('tokens')));
+if (side * side !== num('tokens')) throw new Error(`--tokens must be a square grid's token count, got ${flags.tokens}`);
 
 function inputs() {
   const [B, N, E, ds, dt, P] = ['batch', 'tokens', 'extra', 'ds', 'dt', 'pairs'].map(num);
@@ -29,8 +41,8 @@ function inputs() {
     return a;
   };
   return Array.from({ length: P }, () => ({
-    student: { data: fill(new Float32Array(B * (N + E) * ds)), shape: [B, N + E, ds] },
-    teacher: { data: fill(new Float32Array(B * N * dt)), shape: [B, N, dt] },
+    student: { data: fill(new Float32Array(B * (N + E) * ds)), shape: [B, N + E, ds], layout: { prefix: E, rows: side, cols: side } },
+    teacher: { data: fill(new Float32Array(B * N * dt)), shape: [B, N, dt], layout: { prefix: 0, rows: side, cols: side } },
   }));
 }
 
@@ -39,7 +51,7 @@ async function child(mode) {
   const pairs = inputs();
   const tiny = [{ student: { data: new Float32Array(2 * 5 * 3), shape: [2, 5, 3] }, teacher: { data: new Float32Array(2 * 4 * 3), shape: [2, 4, 3] } }];
   for (const impl of ['fused', 'naive']) await manifoldLoss(tiny, { k: 4, grad: 'compute', impl });
-  const step = (impl) => manifoldLoss(pairs, { k: num('k'), seed: 1, impl, grad: 'compute' });
+  const step = (impl) => manifoldLoss(pairs, { k: num('k'), maxPatchNum: num('max-patch-num'), seed: 1, impl, grad: 'compute' });
   const out = { mode };
   if (mode === 'baseline-grads') {
     // What every implementation returns: one student-shaped fp32 gradient per pair, touched page by page.
@@ -66,7 +78,7 @@ async function child(mode) {
 }
 
 function runChild(mode) {
-  const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), ...process.argv.slice(2), '--child', mode], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), ...process.argv.slice(2), '--child', mode], { encoding: 'utf8', maxBuffer: 1 << 26 });
   if (r.status !== 0) throw new Error(`bench loss: ${mode} child failed:\n${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop());
 }
@@ -87,7 +99,8 @@ if (flags.child) {
   const fusedWithGrads = fusedMem.maxRssMb - baseline.maxRssMb;
   const naiveWithGrads = naiveMem.maxRssMb - baseline.maxRssMb;
   console.log(JSON.stringify({
-    shape: { batch: B, tokens: N, extraStudentTokens: E, ds, dt: num('dt'), pairs: P, k: num('k') },
+    case: flags.case,
+    shape: { batch: B, tokens: N, extraStudentTokens: E, ds, dt: num('dt'), pairs: P, k: num('k'), maxPatchNum: num('max-patch-num') },
     reps: num('reps'),
     fused_s: time.fused_s,
     naive_s: time.naive_s,
@@ -101,5 +114,6 @@ if (flags.child) {
     grad_output_mb: round((P * B * (N + E) * ds * 4) / 2 ** 20),
     baseline_rss_mb: Math.round(baseline.maxRssMb),
     total_rel_diff: Math.abs(time.fused_total - time.naive_total) / Math.abs(time.naive_total),
+    load_average: os.loadavg().map((l) => +l.toFixed(2)),
   }));
 }

@@ -85,13 +85,30 @@ FusedResult RunFused(const std::vector<at::Tensor>& student, const std::vector<a
   return out;
 }
 
+// The plans travel through the autograd context as integers (IValues hold no structs).
+std::vector<int64_t> PackPlans(const std::vector<PairPlan>& plans) {
+  std::vector<int64_t> out;
+  for (const PairPlan& p : plans) {
+    out.insert(out.end(), {p.dropStudent, p.dropTeacher, p.gridStudent, p.gridTeacher, p.factorStudent, p.factorTeacher,
+                           p.tokens, p.batch, p.widthStudent, p.widthTeacher});
+  }
+  return out;
+}
+
+std::vector<PairPlan> UnpackPlans(const std::vector<int64_t>& v) {
+  std::vector<PairPlan> plans;
+  for (size_t i = 0; i + 10 <= v.size(); i += 10) {
+    plans.push_back({v[i], v[i + 1], v[i + 2], v[i + 3], v[i + 4], v[i + 5], v[i + 6], v[i + 7], v[i + 8], v[i + 9]});
+  }
+  return plans;
+}
+
 ManifoldOptions OptionsFrom(AutogradContext* ctx) {
   ManifoldOptions o;
   o.wSample = ctx->saved_data["w_sample"].toDouble();
   o.wPatch = ctx->saved_data["w_patch"].toDouble();
   o.wRand = ctx->saved_data["w_rand"].toDouble();
   o.k = ctx->saved_data["k"].toInt();
-  o.maxPatchNum = ctx->saved_data["max_patch_num"].toInt();
   return o;
 }
 
@@ -116,8 +133,8 @@ class ManifoldLossFunction : public torch::autograd::Function<ManifoldLossFuncti
     ctx->saved_data["w_patch"] = opts.wPatch;
     ctx->saved_data["w_rand"] = opts.wRand;
     ctx->saved_data["k"] = opts.k;
-    ctx->saved_data["max_patch_num"] = opts.maxPatchNum;
     ctx->saved_data["eager"] = eager;
+    ctx->saved_data["plans"] = PackPlans(plans);
     if (eager) ctx->saved_data["grads"] = r.grads;
     const auto options = student[0].options().dtype(student[0].scalar_type() == at::kDouble ? at::kDouble : at::kFloat);
     return {at::scalar_tensor(r.sample, options), at::scalar_tensor(r.patch, options), at::scalar_tensor(r.rand, options)};
@@ -141,8 +158,7 @@ class ManifoldLossFunction : public torch::autograd::Function<ManifoldLossFuncti
     std::vector<at::Tensor> teacher = ctx->saved_data["teacher"].toTensorVector();
     std::vector<at::Tensor> perms = ctx->saved_data["perms"].toTensorVector();
     const ManifoldOptions opts = OptionsFrom(ctx);
-    std::vector<PairPlan> plans;
-    for (size_t i = 0; i < student.size(); ++i) plans.push_back(PlanPair(student[i].sizes(), teacher[i].sizes(), opts.maxPatchNum, i));
+    const std::vector<PairPlan> plans = UnpackPlans(ctx->saved_data["plans"].toIntVector());
     std::vector<at::Tensor> grads = RunFused(student, teacher, perms, plans, opts, true, up).grads;
     grads.resize(grads.size() + kNonVariableArgs);
     return grads;

@@ -3,8 +3,11 @@
 #include <ATen/ATen.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "core/token_layout.h"
 
 namespace mdistill::loss {
 
@@ -20,6 +23,9 @@ struct ManifoldOptions {
   // Merge both token grids down to a common square grid of at most this many tokens (0 = off).
   int64_t maxPatchNum = 0;
   ManifoldImpl impl = ManifoldImpl::kFused;
+  // How each pair's student and teacher tokens lie (the models know: TokenLayout). Empty: read from the token counts
+  // as the official code does (a square grid after N - floor(sqrt(N))^2 leading extra tokens).
+  std::vector<TokenLayout> studentLayouts, teacherLayouts;
 };
 
 // The three terms, each carrying its w_* weight and averaged over the layer pairs (beta is the trainer's), each a
@@ -58,9 +64,12 @@ struct TermScales {
 std::string ShapeString(at::IntArrayRef shape);
 
 // Checks one pair and decides how to reconcile its token counts (throws MDISTILL_SHAPE_MISMATCH with both shapes).
-PairPlan PlanPair(at::IntArrayRef student, at::IntArrayRef teacher, int64_t maxPatchNum, size_t pairIndex);
+// With layouts, the features' token counts must match them; without, the layouts are read from the counts.
+PairPlan PlanPair(at::IntArrayRef student, at::IntArrayRef teacher, int64_t maxPatchNum, size_t pairIndex,
+                  std::optional<TokenLayout> studentLayout = std::nullopt, std::optional<TokenLayout> teacherLayout = std::nullopt);
 
-// Checks the whole call: non-empty equal-length lists, rank 3, one batch size, K >= 1, weights finite.
+// Checks the whole call: non-empty equal-length lists, rank 3, one batch size, K >= 1, weights finite, one layout
+// per pair (or none).
 std::vector<PairPlan> PlanPairs(const std::vector<at::Tensor>& student, const std::vector<at::Tensor>& teacher,
                                 const ManifoldOptions& opts);
 

@@ -1,6 +1,8 @@
 #include "loss/token_merge.h"
 
+#include <algorithm>
 #include <cmath>
+#include <tuple>
 
 #include "core/error.h"
 
@@ -29,19 +31,34 @@ int64_t MergedSide(int64_t n, int64_t maxTokens) {
   return 1;
 }
 
+int64_t Gcd(int64_t a, int64_t b) { return b == 0 ? a : Gcd(b, a % b); }
+
+// The official reading of a token count: a square grid of side floor(sqrt(N)) after the extra tokens ahead of it.
+TokenLayout ReadLayout(int64_t tokens) {
+  const int64_t side = ISqrt(tokens);
+  return {tokens - side * side, side, side};
+}
+
+std::string GridString(const TokenLayout& l) { return std::to_string(l.rows) + "x" + std::to_string(l.cols); }
+
 }  // namespace
 
 // Rules (the official code's behaviour, extended where it would crash or silently misalign):
-//  * Each side is read as a square patch grid of side n = floor(sqrt(N)) after N - n^2 leading extra tokens.
-//  * Merge path, when maxPatchNum > 0 and a patch grid has more than maxPatchNum tokens: both sides drop their extra
-//    tokens, then each merges its n x n grid to m x m with m the largest divisor of n with m^2 <= maxPatchNum
-//    (the official `merge` takes m = floor(sqrt(M)) and g = n // m, and fails unless m divides n; wherever it
-//    works the two agree, e.g. 14x14 -> 7x7 for M = 49).
-//    The two sides must reach the same m, else the counts are irreconcilable.
-//  * Otherwise (official path): drop the first Ns - Nt student tokens, teacher untouched. Ns < Nt is an error, and so
-//    is dropping at least as many tokens as remain (e.g. 197 vs 49 without merging: a grid mismatch, not extra
-//    tokens; the official code would silently compare the last 49 student tokens with the teacher grid).
-PairPlan PlanPair(at::IntArrayRef s, at::IntArrayRef t, int64_t maxPatchNum, size_t pairIndex) {
+//  * Each side is a patch grid after `prefix` leading tokens (cls/dist): its TokenLayout when the caller knows it
+//    (the models do), else read from the count as a square grid of side n = floor(sqrt(N)) after N - n^2 tokens.
+//  * Merge path, when maxPatchNum > 0 and the grids differ or one has more than maxPatchNum tokens: both sides drop
+//    their prefix tokens, then each merges its n x n grid to the common m x m grid, every g x g group of adjacent
+//    tokens becoming one token (features concatenated row-major). m is the smaller of the two sides' largest
+//    divisors with m^2 <= maxPatchNum (the official `merge` takes m = floor(sqrt(M)) and g = n // m, and fails
+//    unless m divides n; wherever it works the two agree, e.g. 14x14 -> 7x7 for M = 49), and it must divide both
+//    grids. Merging needs square grids.
+//  * Same grid, no merge: compare directly, after dropping the difference in leading tokens from the side with
+//    more (the official code drops the first Ns - Nt student tokens). Without layouts, only the student side may
+//    drop (Ns < Nt is an error, as is dropping at least as many tokens as remain: 197 vs 49 is a grid mismatch,
+//    not extra tokens; the official code would silently compare the last 49 student tokens with the teacher grid).
+//  * Different grids without a merge: an error that names both grids.
+PairPlan PlanPair(at::IntArrayRef s, at::IntArrayRef t, int64_t maxPatchNum, size_t pairIndex,
+                  std::optional<TokenLayout> studentLayout, std::optional<TokenLayout> teacherLayout) {
   const std::string where = "manifold loss pair " + std::to_string(pairIndex) + ": ";
   const std::string shapes = "student " + ShapeString(s) + ", teacher " + ShapeString(t);
   PairPlan plan;
@@ -50,24 +67,48 @@ PairPlan PlanPair(at::IntArrayRef s, at::IntArrayRef t, int64_t maxPatchNum, siz
   if (ns < 1 || nt < 1 || s[2] < 1 || t[2] < 1) {
     throw Error(codes::kShapeMismatch, where + "empty features (" + shapes + ")");
   }
-  const int64_t gs = ISqrt(ns), gt = ISqrt(nt);
-  if (maxPatchNum > 0 && (gs * gs > maxPatchNum || gt * gt > maxPatchNum)) {
-    const int64_t ms = MergedSide(gs, maxPatchNum), mt = MergedSide(gt, maxPatchNum);
-    if (ms != mt) {
+  for (const auto& [layout, n, side] : {std::tuple{studentLayout, ns, "student"}, std::tuple{teacherLayout, nt, "teacher"}}) {
+    if (layout && (layout->prefix < 0 || layout->rows < 1 || layout->cols < 1 || layout->tokens() != n)) {
+      throw Error(codes::kShapeMismatch, where + "the " + side + " features hold " + std::to_string(n) + " tokens but their layout is " +
+                                             std::to_string(layout->prefix) + " prefix tokens and a " + GridString(*layout) + " grid (" + shapes + ")");
+    }
+  }
+  const TokenLayout ls = studentLayout.value_or(ReadLayout(ns)), lt = teacherLayout.value_or(ReadLayout(nt));
+  const std::string grids = "the student's " + GridString(ls) + " grid and the teacher's " + GridString(lt) + " grid";
+  const bool sameGrid = ls.rows == lt.rows && ls.cols == lt.cols;
+  const bool merge = maxPatchNum > 0 && (!sameGrid || ls.rows * ls.cols > maxPatchNum || lt.rows * lt.cols > maxPatchNum);
+  if (merge) {
+    if (ls.rows != ls.cols || lt.rows != lt.cols) {
+      throw Error(codes::kShapeMismatch, where + "token counts cannot be reconciled (" + shapes + "): merging to a common grid needs square grids, but " + grids +
+                                             " are not both square");
+    }
+    const int64_t gs = ls.rows, gt = lt.rows;
+    const int64_t ms = MergedSide(gs, maxPatchNum), mt = MergedSide(gt, maxPatchNum), m = std::min(ms, mt);
+    if (gs % m != 0 || gt % m != 0) {
+      const int64_t common = MergedSide(Gcd(gs, gt), maxPatchNum);
       throw Error(codes::kShapeMismatch,
                   where + "token counts cannot be reconciled (" + shapes + "): the " + std::to_string(gs) + "x" +
                       std::to_string(gs) + " student grid merges to " + std::to_string(ms) + "x" + std::to_string(ms) +
                       " but the " + std::to_string(gt) + "x" + std::to_string(gt) + " teacher grid to " +
                       std::to_string(mt) + "x" + std::to_string(mt) + " under max_patch_num " +
-                      std::to_string(maxPatchNum) + "; pick a max_patch_num that is a square dividing both grids");
+                      std::to_string(maxPatchNum) + ", and " + std::to_string(m) + " does not divide both; pick a max_patch_num that is a square dividing both grids" +
+                      (common > 1 ? " (" + std::to_string(common * common) + " merges both to " + std::to_string(common) + "x" + std::to_string(common) + ")" : ""));
     }
-    plan.dropStudent = ns - gs * gs;
-    plan.dropTeacher = nt - gt * gt;
+    plan.dropStudent = ls.prefix;
+    plan.dropTeacher = lt.prefix;
     plan.gridStudent = gs;
     plan.gridTeacher = gt;
-    plan.factorStudent = gs / ms;
-    plan.factorTeacher = gt / mt;
-    plan.tokens = ms * ms;
+    plan.factorStudent = gs / m;
+    plan.factorTeacher = gt / m;
+    plan.tokens = m * m;
+  } else if (studentLayout && teacherLayout) {
+    if (!sameGrid) {
+      throw Error(codes::kShapeMismatch, where + "token counts cannot be reconciled (" + shapes + "): " + grids +
+                                             " differ; set max_patch_num to merge both to a common grid");
+    }
+    plan.dropStudent = std::max<int64_t>(ns - nt, 0);
+    plan.dropTeacher = std::max<int64_t>(nt - ns, 0);
+    plan.tokens = std::min(ns, nt);
   } else {
     const int64_t drop = ns - nt;
     if (drop < 0 || drop >= nt) {
@@ -98,6 +139,12 @@ std::vector<PairPlan> PlanPairs(const std::vector<at::Tensor>& student, const st
   for (double w : {opts.wSample, opts.wPatch, opts.wRand}) {
     if (!std::isfinite(w)) throw Error(codes::kBadArgument, "manifold loss: the weights must be finite numbers");
   }
+  for (const auto* layouts : {&opts.studentLayouts, &opts.teacherLayouts}) {
+    if (!layouts->empty() && layouts->size() != student.size()) {
+      throw Error(codes::kBadArgument, "manifold loss: " + std::to_string(layouts->size()) + " token layouts for " + std::to_string(student.size()) +
+                                           " layer pairs; give one per pair (or none)");
+    }
+  }
   std::vector<PairPlan> plans;
   for (size_t i = 0; i < student.size(); ++i) {
     const auto& s = student[i];
@@ -118,7 +165,8 @@ std::vector<PairPlan> PlanPairs(const std::vector<at::Tensor>& student, const st
     if (s.device() != t.device()) {
       throw Error(codes::kBadArgument, "manifold loss pair " + std::to_string(i) + ": student and teacher are on different devices");
     }
-    plans.push_back(PlanPair(s.sizes(), t.sizes(), opts.maxPatchNum, i));
+    auto layout = [i](const std::vector<TokenLayout>& l) { return l.empty() ? std::nullopt : std::optional<TokenLayout>(l[i]); };
+    plans.push_back(PlanPair(s.sizes(), t.sizes(), opts.maxPatchNum, i, layout(opts.studentLayouts), layout(opts.teacherLayouts)));
   }
   return plans;
 }

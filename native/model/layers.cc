@@ -21,9 +21,16 @@ Linear::Linear(int64_t in, int64_t out, bool withBias, Init& init) {
   if (withBias) bias = register_parameter("bias", at::zeros({out}));
 }
 
-LayerNorm::LayerNorm(int64_t dim) {
+LayerNorm::LayerNorm(int64_t dim, double eps) : eps_(eps) {
   weight = register_parameter("weight", at::ones({dim}));
   bias = register_parameter("bias", at::zeros({dim}));
+}
+
+at::Tensor LayerNorm::Forward(const at::Tensor& x) const {
+  // Under bf16 autocast a Linear's bf16 output can meet the fp32 weights here (Swin's patch embedding and patch
+  // merging feed a norm directly), which libtorch 1.13's CPU layer_norm rejects: normalise in the weights' precision.
+  const at::Tensor& in = x.scalar_type() == weight.scalar_type() ? x : x.to(weight.scalar_type());
+  return at::layer_norm(in, {weight.size(0)}, weight, bias, eps_);
 }
 
 PatchEmbed::Conv::Conv(int64_t inChans, int64_t dim, int64_t patch, Init& init) {
@@ -33,8 +40,9 @@ PatchEmbed::Conv::Conv(int64_t inChans, int64_t dim, int64_t patch, Init& init) 
   bias = register_parameter("bias", init.Uniform({dim}, bound));
 }
 
-PatchEmbed::PatchEmbed(int64_t inChans, int64_t dim, int64_t patch, Init& init) : patch_(patch) {
+PatchEmbed::PatchEmbed(int64_t inChans, int64_t dim, int64_t patch, Init& init, double normEps) : patch_(patch) {
   proj_ = register_module("proj", std::make_shared<Conv>(inChans, dim, patch, init));
+  if (normEps > 0) norm_ = register_module("norm", std::make_shared<LayerNorm>(dim, normEps));
 }
 
 at::Tensor PatchEmbed::Forward(const at::Tensor& x) const {
@@ -42,7 +50,8 @@ at::Tensor PatchEmbed::Forward(const at::Tensor& x) const {
   // (one copy), then one at::linear. Same result as conv2d + flatten(2).transpose(1, 2), and faster on CPU.
   const int64_t B = x.size(0), C = x.size(1), gh = x.size(2) / patch_, gw = x.size(3) / patch_;
   at::Tensor patches = x.reshape({B, C, gh, patch_, gw, patch_}).permute({0, 2, 4, 1, 3, 5}).reshape({B, gh * gw, C * patch_ * patch_});
-  return at::linear(patches, proj_->weight.reshape({proj_->weight.size(0), -1}), proj_->bias);
+  at::Tensor tokens = at::linear(patches, proj_->weight.reshape({proj_->weight.size(0), -1}), proj_->bias);
+  return norm_ ? norm_->Forward(tokens) : tokens;
 }
 
 Mlp::Mlp(int64_t dim, int64_t hidden, Init& init) {

@@ -25,18 +25,22 @@ class Linear : public torch::nn::Module {
   at::Tensor weight, bias;
 };
 
-// nn.LayerNorm(dim, eps=1e-6).
+// nn.LayerNorm(dim, eps): timm's ViT and CaiT use eps 1e-6, Swin the PyTorch default 1e-5.
 class LayerNorm : public torch::nn::Module {
  public:
-  explicit LayerNorm(int64_t dim);
-  at::Tensor Forward(const at::Tensor& x) const { return at::layer_norm(x, {weight.size(0)}, weight, bias, 1e-6); }
+  explicit LayerNorm(int64_t dim, double eps = 1e-6);
+  at::Tensor Forward(const at::Tensor& x) const;
   at::Tensor weight, bias;
+
+ private:
+  double eps_;
 };
 
-// timm's PatchEmbed: a stride-p conv (`proj`), flattened to [B, patches, dim].
+// timm's PatchEmbed: a stride-p conv (`proj`), flattened to [B, patches, dim] (row-major over the patch grid).
+// normEps > 0 adds timm's norm_layer after it (`norm`, a LayerNorm with that eps), as Swin has.
 class PatchEmbed : public torch::nn::Module {
  public:
-  PatchEmbed(int64_t inChans, int64_t dim, int64_t patch, Init& init);
+  PatchEmbed(int64_t inChans, int64_t dim, int64_t patch, Init& init, double normEps = 0);
   at::Tensor Forward(const at::Tensor& x) const;
 
  private:
@@ -46,6 +50,7 @@ class PatchEmbed : public torch::nn::Module {
     at::Tensor weight, bias;
   };
   std::shared_ptr<Conv> proj_;
+  std::shared_ptr<LayerNorm> norm_;
   int64_t patch_;
 };
 

@@ -1,4 +1,4 @@
-// The common face of the native models (ViT/DeiT and CaiT). The training step holds a student and a
+// The common face of the native models (ViT/DeiT, CaiT and Swin). The training step holds a student and a
 // teacher through this interface and calls Forward directly in C++.
 #pragma once
 #include <ATen/ATen.h>
@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/token_layout.h"
 #include "model/model_config.h"
 
 namespace mdistill::model {
@@ -19,7 +20,8 @@ struct ForwardOutput {
   // Training a distilled model: the cls head here and the dist head in logitsDist.
   at::Tensor logits;
   at::Tensor logitsDist;  // undefined unless distilled and train
-  // Token outputs [B, tokens, dim] of the requested self-attention blocks, in the order requested.
+  // Token outputs [B, tokens, dim] of the requested self-attention blocks, in the order requested (Swin: NHWC
+  // flattened, [B, H*W, dim]). BlockLayout says how their tokens lie.
   std::vector<at::Tensor> blocks;
 };
 
@@ -42,8 +44,12 @@ class Model : public torch::nn::Module {
 
   // Throws Error(kShapeMismatch) naming both shapes when x is not [B, inChans, imgSize, imgSize].
   void CheckInput(const at::Tensor& x) const;
-  // Throws Error(kBadArgument) for an index outside 0..depth-1.
+  // Throws Error(kBadArgument) for an index outside 0..NumBlocks()-1.
   void CheckBlocks(const std::vector<int64_t>& keepBlocks) const;
+
+  // How the tokens of block `block`'s output lie: ViT's cls (+ dist) tokens then the patch grid; CaiT's and Swin's
+  // patch grid alone (Swin's halves at every stage).
+  virtual TokenLayout BlockLayout(int64_t block) const;
 
  protected:
   // Runs the self-attention blocks over `tokens`, keeping the outputs of the requested blocks (in request order)
@@ -64,7 +70,7 @@ class Model : public torch::nn::Module {
   ModelConfig config_;
 };
 
-// Builds a ViT/DeiT or CaiT with timm's initialisation, drawn from `seed`.
+// Builds a ViT/DeiT, CaiT or Swin with timm's initialisation, drawn from `seed`.
 std::shared_ptr<Model> CreateModel(const ModelConfig& config, uint64_t seed);
 
 }  // namespace mdistill::model

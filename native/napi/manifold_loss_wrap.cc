@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "core/device.h"
+#include "loss/manifold_options.h"
 #include "loss/standalone_manifold_loss.h"
 #include "napi/errors.h"
 #include "napi/modules.h"
@@ -65,6 +66,25 @@ std::vector<at::Tensor> Perms(const Napi::Value& value) {
   return out;
 }
 
+// [] (read each layout from its token count) or one [prefix, rows, cols] per pair.
+std::vector<TokenLayout> Layouts(const OptionsReader& o, const char* key, size_t pairs) {
+  Napi::Value v = o.Value(key);
+  if (!v.IsArray()) throw Error(codes::kBadArgument, std::string("manifoldLoss: '") + key + "' must be an array ([] or one [prefix, rows, cols] per pair)");
+  auto list = v.As<Napi::Array>();
+  if (list.Length() != 0 && list.Length() != pairs) {
+    throw Error(codes::kBadArgument, std::string("manifoldLoss: '") + key + "' has " + std::to_string(list.Length()) + " entries for " +
+                                         std::to_string(pairs) + " layer pairs; give one per pair or none");
+  }
+  std::vector<TokenLayout> out;
+  for (uint32_t i = 0; i < list.Length(); ++i) {
+    const std::string what = std::string(key) + "[" + std::to_string(i) + "]";
+    const auto entry = ShapeFromJs(list.Get(i), what);
+    if (entry.size() != 3) throw Error(codes::kBadArgument, "manifoldLoss: " + what + " must be [prefix, rows, cols]");
+    out.push_back({entry[0], entry[1], entry[2]});
+  }
+  return out;
+}
+
 // The gradient of upstream[0]*sample + upstream[1]*patch + upstream[2]*rand; absent: of their sum.
 std::array<double, 3> Upstream(const OptionsReader& o) {
   std::array<double, 3> upstream{1, 1, 1};
@@ -95,6 +115,8 @@ Napi::Value ManifoldLossJs(const Napi::CallbackInfo& info) {
     request.options.wRand = o.Number("wRand");
     request.options.k = o.Integer("k");
     request.options.maxPatchNum = o.Integer("maxPatchNum");
+    request.options.studentLayouts = Layouts(o, "studentLayouts", student.size());
+    request.options.teacherLayouts = Layouts(o, "teacherLayouts", teacher.size());
     request.options.impl = o.String("impl", {"fused", "naive"}) == "naive" ? loss::ManifoldImpl::kNaive : loss::ManifoldImpl::kFused;
     if (o.Has("dtype")) {
       const std::string dtype = o.String("dtype", {"float32", "float64", "bfloat16"});
@@ -146,10 +168,40 @@ Napi::Value ManifoldLossJs(const Napi::CallbackInfo& info) {
   });
 }
 
+// planLayerPairs({studentLayouts, teacherLayouts, maxPatchNum}): how the loss would bring each pair together, or
+// the loss's own error, without features (the trainer checks its --s-id/--t-id pairs with it before training).
+Napi::Value PlanLayerPairsJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return Guarded(env, [&]() -> Napi::Value {
+    if (info.Length() < 1 || !info[0].IsObject()) throw Error(codes::kBadArgument, "planLayerPairs(args) takes one options object");
+    OptionsReader o(info[0], "planLayerPairs");
+    const Napi::Value s = o.Value("studentLayouts");
+    const size_t pairs = s.IsArray() ? s.As<Napi::Array>().Length() : 0;
+    const std::vector<TokenLayout> student = Layouts(o, "studentLayouts", pairs), teacher = Layouts(o, "teacherLayouts", pairs);
+    if (student.size() != pairs || teacher.size() != pairs) {
+      throw Error(codes::kBadArgument, "planLayerPairs: give one student and one teacher layout per pair");
+    }
+    const int64_t maxPatchNum = o.Integer("maxPatchNum");
+    auto out = Napi::Array::New(env, pairs);
+    for (size_t i = 0; i < pairs; ++i) {
+      const loss::PairPlan p = loss::PlanPair({1, student[i].tokens(), 1}, {1, teacher[i].tokens(), 1}, maxPatchNum, i, student[i], teacher[i]);
+      auto entry = Napi::Object::New(env);
+      entry.Set("tokens", Napi::Number::New(env, static_cast<double>(p.tokens)));
+      entry.Set("dropStudent", Napi::Number::New(env, static_cast<double>(p.dropStudent)));
+      entry.Set("dropTeacher", Napi::Number::New(env, static_cast<double>(p.dropTeacher)));
+      entry.Set("mergeStudent", Napi::Number::New(env, static_cast<double>(p.factorStudent)));
+      entry.Set("mergeTeacher", Napi::Number::New(env, static_cast<double>(p.factorTeacher)));
+      out.Set(static_cast<uint32_t>(i), entry);
+    }
+    return out;
+  });
+}
+
 }  // namespace
 
 void RegisterManifoldLoss(Napi::Env env, Napi::Object exports) {
   exports.Set("manifoldLoss", Napi::Function::New(env, ManifoldLossJs, "manifoldLoss"));
+  exports.Set("planLayerPairs", Napi::Function::New(env, PlanLayerPairsJs, "planLayerPairs"));
 }
 
 }  // namespace mdistill

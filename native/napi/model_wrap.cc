@@ -37,8 +37,8 @@ void CheckInputShape(const std::vector<int64_t>& shape, const model::ModelConfig
 
 model::ModelConfig ConfigFromJs(const OptionsReader& o) {
   model::ModelConfig c;
-  const std::string arch = o.String("arch", {"vit", "cait"});
-  c.arch = arch == "cait" ? model::Arch::kCait : model::Arch::kVit;
+  const std::string arch = o.String("arch", {"vit", "cait", "swin"});
+  c.arch = arch == "cait" ? model::Arch::kCait : arch == "swin" ? model::Arch::kSwin : model::Arch::kVit;
   c.imgSize = o.Integer("imgSize");
   c.patchSize = o.Integer("patchSize");
   c.inChans = o.Integer("inChans");
@@ -51,6 +51,9 @@ model::ModelConfig ConfigFromJs(const OptionsReader& o) {
   c.distilled = o.Bool("distilled");
   c.depthTokenOnly = o.Integer("depthTokenOnly");
   c.initValues = o.Number("initValues");
+  c.depths = o.IntList("depths");
+  c.stageHeads = o.IntList("stageHeads");
+  c.windowSize = o.Integer("windowSize");
   c.dropPathRate = o.Number("dropPathRate");
   return c;
 }

@@ -1,4 +1,4 @@
-// The JS class `Model`: a native ViT/DeiT or CaiT built from a ModelConfig object.
+// The JS class `Model`: a native ViT/DeiT, CaiT or Swin built from a ModelConfig object.
 #pragma once
 #include <napi.h>
 

@@ -1,6 +1,6 @@
-// The native core without Node (it links mdistill_core only): a model forward against timm's outputs on a shared
-// fixture, the fused manifold loss against its naive reference, and one training step with the malloc tuning the
-// step applies. Prints one line per check, "ok <check>: <figures>" or "FAIL <check>: <why>", and exits 1 on any
+// The native core without Node (it links mdistill_core only): model forwards (ViT and Swin) against timm's outputs
+// on shared fixtures, the fused manifold loss against its naive reference, and training steps with the malloc
+// tuning the step applies. Prints one line per check, "ok <check>: <figures>" or "FAIL <check>: <why>", and exits 1 on any
 // failure. Usage: mdistill_core_test <fixtures dir> (the repository's ../shared/fixtures).
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
@@ -54,22 +54,37 @@ double MaxRelDiff(const at::Tensor& a, const at::Tensor& b) {
   return scale == 0 ? diff : diff / scale;
 }
 
-// ---- (a) a ViT forward against timm (test/model/parity.test.ts does the same through the addon).
+// ---- (a) a ViT and a Swin forward against timm (test/model/parity.test.ts does the same through the addon).
+
+std::vector<int64_t> IntList(const tests::JsonValue& list) {
+  std::vector<int64_t> out;
+  for (const auto& v : list.array) out.push_back(static_cast<int64_t>(v.number));
+  return out;
+}
 
 model::ModelConfig ConfigFromTimm(const tests::SafetensorsFile& weights, const std::string& file) {
-  if (weights.metadata.count("timm_class") == 0 || weights.metadata.at("timm_class") != "VisionTransformer") {
-    throw std::runtime_error(file + ": metadata timm_class must be VisionTransformer for this check");
+  const std::string timmClass = weights.metadata.count("timm_class") ? weights.metadata.at("timm_class") : "";
+  if (timmClass != "VisionTransformer" && timmClass != "SwinTransformer") {
+    throw std::runtime_error(file + ": metadata timm_class must be VisionTransformer or SwinTransformer for this check");
   }
   const tests::JsonValue kwargs = tests::ParseJson(weights.metadata.at("kwargs"));
   model::ModelConfig c;
-  c.arch = model::Arch::kVit;
+  c.arch = timmClass == "SwinTransformer" ? model::Arch::kSwin : model::Arch::kVit;
   c.imgSize = static_cast<int64_t>(kwargs.At("img_size").number);
   c.patchSize = static_cast<int64_t>(kwargs.At("patch_size").number);
   c.inChans = static_cast<int64_t>(kwargs.At("in_chans").number);
   c.numClasses = static_cast<int64_t>(kwargs.At("num_classes").number);
   c.embedDim = static_cast<int64_t>(kwargs.At("embed_dim").number);
-  c.depth = static_cast<int64_t>(kwargs.At("depth").number);
-  c.numHeads = static_cast<int64_t>(kwargs.At("num_heads").number);
+  if (c.arch == model::Arch::kSwin) {
+    c.depth = 0;
+    c.numHeads = 0;
+    c.depths = IntList(kwargs.At("depths"));
+    c.stageHeads = IntList(kwargs.At("num_heads"));
+    c.windowSize = static_cast<int64_t>(kwargs.At("window_size").number);
+  } else {
+    c.depth = static_cast<int64_t>(kwargs.At("depth").number);
+    c.numHeads = static_cast<int64_t>(kwargs.At("num_heads").number);
+  }
   c.mlpRatio = kwargs.At("mlp_ratio").number;
   c.qkvBias = kwargs.At("qkv_bias").boolean;
   c.distilled = false;
@@ -104,7 +119,7 @@ void CheckModelForward(const std::string& fixtures, const std::string& name) {
   std::shared_ptr<model::Model> net = model::CreateModel(config, 0);
   LoadWeights(*net, weights, modelFile);
   std::vector<int64_t> blocks;
-  for (int64_t i = 0; i < config.depth; ++i) blocks.push_back(i);
+  for (int64_t i = 0; i < config.NumBlocks(); ++i) blocks.push_back(i);
   c10::InferenceMode inference;
   net->eval();
   const model::ForwardOutput out = net->Forward(io.tensors.at("input"), blocks, false);
@@ -129,6 +144,7 @@ struct ManifoldCase {
   std::vector<std::pair<std::vector<int64_t>, std::vector<int64_t>>> pairs;  // (student, teacher) shapes
   int64_t k;
   int64_t maxPatchNum;
+  std::vector<TokenLayout> studentLayouts = {}, teacherLayouts = {};  // empty: read from the token counts
 };
 
 void CheckFusedAgainstNaive(const ManifoldCase& c, uint64_t seed) {
@@ -145,6 +161,8 @@ void CheckFusedAgainstNaive(const ManifoldCase& c, uint64_t seed) {
   request.options.wRand = 0.2;
   request.options.k = c.k;
   request.options.maxPatchNum = c.maxPatchNum;
+  request.options.studentLayouts = c.studentLayouts;
+  request.options.teacherLayouts = c.teacherLayouts;
   request.seed = seed;
   request.returnGrad = true;
   request.options.impl = loss::ManifoldImpl::kFused;
@@ -173,7 +191,7 @@ void CheckFusedAgainstNaive(const ManifoldCase& c, uint64_t seed) {
              (gradShapes ? "" : "; gradient shapes differ"));
 }
 
-// ---- (c) one distillation step, then what glibc's malloc does with a large block.
+// ---- (c) distillation steps (a ViT and a Swin student), then what glibc's malloc does with a large block.
 
 model::ModelConfig TinyVit(int64_t dim) {
   model::ModelConfig c;
@@ -192,6 +210,57 @@ model::ModelConfig TinyVit(int64_t dim) {
   c.initValues = 0;
   c.dropPathRate = 0;
   return c;
+}
+
+model::ModelConfig TinySwin() {
+  model::ModelConfig c = TinyVit(8);
+  c.arch = model::Arch::kSwin;
+  c.patchSize = 1;  // grids 8 (2x2 windows of 4; block 1 shifted), then 4
+  c.depth = 0;
+  c.numHeads = 0;
+  c.depths = {2, 1};
+  c.stageHeads = {2, 2};
+  c.windowSize = 4;
+  return c;
+}
+
+// A Swin student's stage blocks (8x8, then 4x4 grid) against a ViT teacher's 2x2 grid (+cls): both merged to 2x2.
+void CheckDistillStepSwinStudent() {
+  train::DistillOptions d;
+  d.kd = train::KdType::kSoft;
+  d.alpha = 0.5;
+  d.beta = 1;
+  d.tau = 1;
+  d.wSample = 0.1;
+  d.wPatch = 4;
+  d.wRand = 0.2;
+  d.k = 8;
+  d.maxPatchNum = 4;
+  d.fusedManifold = true;
+  d.sIds = {1, 2};
+  d.tIds = {1, 1};
+  d.clipGrad = 0;
+  d.emaDecay = 0.99;
+  d.amp = false;
+  d.seed = 1;
+  train::AdamWOptions a;
+  a.weightDecay = 0.05;
+  auto student = model::CreateModel(TinySwin(), 1);
+  auto teacher = model::CreateModel(TinyVit(12), 2);
+  train::DistillStep step(student, teacher, nullptr, d, a);
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(3);
+  train::StepInput input;
+  input.images = at::randn({4, 1, 8, 8}, gen);
+  input.targets = at::tensor({0, 1, 2, 1}, at::TensorOptions().dtype(at::kLong));
+  input.lr = 1e-3;
+  input.step = 0;
+  const at::Tensor before = student->NamedParameters().front().second.detach().clone();
+  const train::StepTerms t = step.Run(input);
+  const double moved = (student->NamedParameters().front().second.detach() - before).abs().max().item<double>();
+  const bool ok = std::isfinite(t.total) && t.sample > 0 && t.patch > 0 && t.rand > 0 && moved > 0;
+  Report(ok, "distill step, Swin student merged to a ViT teacher's grid",
+         "total " + Num(t.total) + ", sample " + Num(t.sample) + ", patch " + Num(t.patch) + ", rand " + Num(t.rand) +
+             ", first parameter moved by " + Num(moved));
 }
 
 void CheckDistillStep() {
@@ -343,11 +412,14 @@ int main(int argc, char** argv) {
     }
   };
   guarded("model forward vit_tiny_gray28", [&] { CheckModelForward(fixtures, "vit_tiny_gray28"); });
+  guarded("model forward swin_32", [&] { CheckModelForward(fixtures, "swin_32"); });
   const std::vector<ManifoldCase> cases = {
       {"two pairs, one extra student token", {{{3, 8, 5}, {3, 7, 11}}, {{3, 8, 5}, {3, 7, 6}}}, 10, 0},
       {"K >= B*N clamped", {{{2, 5, 3}, {2, 5, 3}}}, 100, 0},
       {"merge 8x8 (+cls) with 4x4, max_patch_num 16", {{{2, 65, 4}, {2, 16, 6}}}, 8, 16},
       {"merge 14x14 (+cls) with 7x7, max_patch_num 49", {{{2, 197, 8}, {2, 49, 12}}}, 20, 49},
+      {"Swin stages 8x8 and 4x4 against a ViT 4x4 (+cls), max_patch_num 16",
+       {{{2, 64, 4}, {2, 17, 6}}, {{2, 16, 8}, {2, 17, 6}}}, 12, 16, {{0, 8, 8}, {0, 4, 4}}, {{1, 4, 4}, {1, 4, 4}}},
   };
   for (size_t i = 0; i < cases.size(); ++i) {
     guarded(("manifold fused = naive (float64) " + cases[i].name).c_str(), [&] { CheckFusedAgainstNaive(cases[i], 11 + i); });
@@ -357,6 +429,7 @@ int main(int argc, char** argv) {
   guarded("step generators cpu", [] { CheckStepGenerators(at::Device(at::kCPU)); });
   if (at::hasCUDA()) guarded("step generators cuda", [] { CheckStepGenerators(at::Device(at::kCUDA, 0)); });
   guarded("distill step", CheckDistillStep);
+  guarded("distill step, Swin student merged to a ViT teacher's grid", CheckDistillStepSwinStudent);
   guarded("malloc tuning after a step", CheckMallocTuningAfterStep);
   std::printf("%s: %d check(s) failed\n", failures == 0 ? "passed" : "FAILED", failures);
   return failures == 0 ? 0 : 1;

@@ -121,12 +121,29 @@ DistillStep::DistillStep(std::shared_ptr<model::Model> student, std::shared_ptr<
   student_->CheckBlocks(options_.sIds);
   if (teacher_) {
     teacher_->CheckBlocks(options_.tIds);
+    PlanLayerPairs();
     teacher_->eval();
     for (auto& p : teacher_->parameters()) p.set_requires_grad(false);
   }
   if (ema_) {
     for (auto& p : ema_->parameters()) p.set_requires_grad(false);
     emaUpdater_.emplace(ema_->NamedParameters(), student_->NamedParameters());
+  }
+}
+
+void DistillStep::PlanLayerPairs() {
+  studentLayouts_.clear();
+  teacherLayouts_.clear();
+  for (size_t i = 0; i < options_.sIds.size(); ++i) {
+    const TokenLayout s = student_->BlockLayout(options_.sIds[i]), t = teacher_->BlockLayout(options_.tIds[i]);
+    studentLayouts_.push_back(s);
+    teacherLayouts_.push_back(t);
+    // Fails here, before any step, when the two grids cannot be brought together (the message names both).
+    try {
+      loss::PlanPair({1, s.tokens(), 1}, {1, t.tokens(), 1}, options_.maxPatchNum, i, s, t);
+    } catch (const Error& e) {
+      throw Error(e.code(), "--s-id " + std::to_string(options_.sIds[i]) + " / --t-id " + std::to_string(options_.tIds[i]) + ": " + e.what());
+    }
   }
 }
 
@@ -217,6 +234,8 @@ DistillStep::Forward DistillStep::Compute(const StepInput& rawInput, bool train,
     m.wRand = options_.wRand;
     m.k = options_.k;
     m.maxPatchNum = options_.maxPatchNum;
+    m.studentLayouts = studentLayouts_;
+    m.teacherLayouts = teacherLayouts_;
     m.impl = options_.fusedManifold ? loss::ManifoldImpl::kFused : loss::ManifoldImpl::kNaive;
     auto gen = at::detail::createCPUGenerator(StepSeed(RankSeed() ^ 0x5A5A5A5AULL, input.step));
     const bool global = globalSampleManifold_ && group_ && group_->size() > 1 && options_.wSample != 0;

@@ -92,12 +92,15 @@ class DistillStep {
     at::Tensor objective;  // what backward() runs on: total, except the global sample term is scaled by the world size
   };
   Forward Compute(const StepInput& input, bool train, StepPhases* phases);
+  // The token layouts of every layer pair's two blocks, checked against --max-patch-num.
+  void PlanLayerPairs();
   uint64_t RankSeed() const;
   at::Tensor GlobalSampleTerm(const std::vector<at::Tensor>& student, const std::vector<at::Tensor>& teacher,
                               const loss::ManifoldOptions& m);
 
   std::shared_ptr<model::Model> student_, teacher_, ema_;
   DistillOptions options_;
+  std::vector<TokenLayout> studentLayouts_, teacherLayouts_;  // per layer pair
   AdamW optimizer_;
   std::optional<ModelEma> emaUpdater_;
   std::shared_ptr<dist::ProcessGroup> group_;

@@ -30,7 +30,8 @@ export function registerExportCommand(program: Command): void {
         return;
       }
       const c = result.config;
-      const arch = `${result.modelName ?? toTimm(c).timmClass} (dim ${c.embedDim}, depth ${c.depth}, ${c.numClasses} classes, ${c.imgSize}px)`;
+      const depth = c.arch === 'swin' ? `depths ${c.depths.join('-')}` : `depth ${c.depth}`;
+      const arch = `${result.modelName ?? toTimm(c).timmClass} (dim ${c.embedDim}, ${depth}, ${c.numClasses} classes, ${c.imgSize}px)`;
       console.log(`exported ${arch} from ${result.weightsFile}`);
       for (const w of result.written) console.log(`  wrote ${w.path} (${megabytes(w.bytes)})`);
       if (result.droppedTrainingState.length) console.log(`  left out ${result.droppedTrainingState.length} training-only tensors`);

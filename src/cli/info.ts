@@ -1,5 +1,6 @@
 // `mdistill info`: what the addon was built with and what it runs on.
 import type { Command } from 'commander';
+import { describePresets } from '../model/modelConfig.js';
 import { gemmBenchmark, runtimeInfo, setThreads, type RuntimeInfo } from '../native/index.js';
 import { parsePositiveInt } from './parse.js';
 
@@ -8,6 +9,8 @@ export interface InfoReport extends Omit<RuntimeInfo, 'parallelInfo'> {
   platform: string;
   warnings: string[];
   gemm?: { size: number; gflops: number };
+  /** The model presets (--model, --teacher-model), one line each. */
+  models: string[];
 }
 
 export async function collectInfo(options: { threads?: number; bench?: boolean }): Promise<InfoReport> {
@@ -28,7 +31,7 @@ export async function collectInfo(options: { threads?: number; bench?: boolean }
         "OpenMP runtime libtorch uses. Rebuild it with OpenMP (g++ -fopenmp; `npm run build:native` does this).",
     );
   }
-  const report: InfoReport = { node: process.version, platform: `${process.platform}-${process.arch}`, ...info, warnings };
+  const report: InfoReport = { node: process.version, platform: `${process.platform}-${process.arch}`, ...info, warnings, models: describePresets() };
   if (options.bench) {
     const r = await gemmBenchmark(1024, 1);
     report.gemm = { size: r.size, gflops: Math.round(r.gflops * 10) / 10 };
@@ -47,6 +50,7 @@ function printHuman(r: InfoReport): void {
     ['malloc', r.mallocTuning],
   ];
   if (r.gemm) rows.push(['GEMM', `${r.gemm.gflops} GFLOP/s at ${r.gemm.size}x${r.gemm.size} float32`]);
+  r.models.forEach((m, i) => rows.push([i === 0 ? 'models' : '', m]));
   for (const [k, v] of rows) console.log(`${k.padEnd(9)} ${v}`);
   for (const w of r.warnings) console.warn(`warning: ${w}`);
 }
@@ -54,7 +58,7 @@ function printHuman(r: InfoReport): void {
 export function registerInfoCommand(program: Command): void {
   program
     .command('info')
-    .description('report the native addon build, libtorch, CUDA devices, threads and BLAS')
+    .description('report the native addon build, libtorch, CUDA devices, threads and BLAS, and list the model presets')
     .option('--json', 'print one JSON object')
     .option('--bench', 'also time a 1024x1024 float32 GEMM for about a second')
     .option('--threads <n>', 'intra-op threads (default: $MDISTILL_THREADS or all cores)', parsePositiveInt('--threads'))

@@ -6,6 +6,7 @@ import { Command } from 'commander';
 import { availableParallelism } from 'node:os';
 import { BASE_CONFIG_HELP, baseConfigFor, QUICKSTART_PRESET } from '../config/baseConfig.js';
 import { ConfigError, resolveConfig } from '../config/resolveConfig.js';
+import { describePresets } from '../model/modelConfig.js';
 import { setThreads } from '../native/index.js';
 import { runTrain } from '../recipes/runTrain.js';
 import { addConfigFlags, configFromFlags } from './configFlags.js';
@@ -29,6 +30,7 @@ export function registerTrainCommand(program: Command): void {
     .option('--dry-run', 'print the resolved configuration as YAML (the run\'s config.yaml), check that the paths it names exist, and exit without reading data or weights');
   addConfigFlags(command);
   addOfficialFlags(command);
+  command.addHelpText('after', `\nModel presets for --model and --teacher-model (timm names; resize them with --model-overrides and\n--teacher-overrides, e.g. '{"embedDim":64,"depths":[2,2],"stageHeads":[2,4],"windowSize":7}' for a small Swin):\n${describePresets().map((l) => `  ${l}`).join('\n')}\n`);
   command.action(async (opts: { config?: string; dryRun?: boolean } & OfficialFlags, cmd: Command) => {
     watchLauncher();
     const flags = configFromFlags(cmd);

@@ -6,6 +6,7 @@ import type { ModelConfig } from '../model/modelConfig.js';
 import { caitGraph } from './caitGraph.js';
 import { OnnxGraphBuilder } from './onnxGraphBuilder.js';
 import { encodeModel } from './onnxProto.js';
+import { swinGraph } from './swinGraph.js';
 import { TransformerLayers, type StateDict } from './transformerLayers.js';
 import { vitGraph } from './vitGraph.js';
 
@@ -31,14 +32,15 @@ export function buildOnnxModel(config: ModelConfig, state: StateDict, options: O
   const g = new OnnxGraphBuilder({ fp16Weights: options.fp16 ?? false });
   const pixels = g.input(INPUT_NAME, ['batch', config.inChans, config.imgSize, config.imgSize]);
   const layers = new TransformerLayers(g, state, config);
-  const logits = config.arch === 'cait' ? caitGraph(layers, pixels) : vitGraph(layers, pixels);
+  const graphs = { vit: vitGraph, cait: caitGraph, swin: swinGraph };
+  const logits = graphs[config.arch](layers, pixels);
   g.output(logits, OUTPUT_NAME, ['batch', config.numClasses]);
   return encodeModel({
     ir_version: IR_VERSION,
     opset_import: [{ domain: '', version: OPSET }],
     producer_name: 'mdistill',
     producer_version: producerVersion(),
-    graph: g.build(config.arch === 'cait' ? 'cait' : 'vit'),
+    graph: g.build(config.arch),
     metadata_props: Object.entries(options.metadata ?? {}).map(([key, value]) => ({ key, value })),
   });
 }

@@ -1,4 +1,4 @@
-// The layers ViT and CaiT share, as ONNX subgraphs in timm's math: Linear, LayerNorm (eps 1e-6),
+// The layers ViT, CaiT and Swin share, as ONNX subgraphs in timm's math: Linear, LayerNorm (eps 1e-6 unless given),
 // exact GELU, the MLP, patch embedding and the token broadcast over the dynamic batch.
 import { toFloat32, type TensorEntry } from '../io/safetensors.js';
 import type { ModelConfig } from '../model/modelConfig.js';
@@ -41,9 +41,10 @@ export class TransformerLayers {
     return this.g.node('Gemm', [x, this.param(`${prefix}.weight`), this.param(`${prefix}.bias`)], { transB: 1 }, prefix);
   }
 
-  layerNorm(x: string, prefix: string): string {
+  /** ViT and CaiT use eps 1e-6; Swin passes PyTorch's default 1e-5. */
+  layerNorm(x: string, prefix: string, eps = LAYER_NORM_EPS): string {
     return this.g.node('LayerNormalization', [x, this.param(`${prefix}.weight`), this.param(`${prefix}.bias`)],
-      { axis: -1, epsilon: { float: LAYER_NORM_EPS } }, prefix);
+      { axis: -1, epsilon: { float: eps } }, prefix);
   }
 
   /** Exact GELU: x · ½ · (1 + erf(x / √2)). */

@@ -3,14 +3,20 @@
 // benchmarks and tools that hold features in typed arrays. This module is the one place ManifoldLossOptions and
 // ManifoldLossTerms meet the wire (RawManifoldLossArgs, RawManifoldLossResult).
 import { SCHEMA } from '../config/schema.js';
+import type { TokenLayout } from '../model/modelConfig.js';
 import {
-  manifoldLossNative, type FeatureArray, type Proof, type RawDevice, type RawManifoldLossArgs, type RawManifoldLossResult, type SameFields,
+  manifoldLossNative, planLayerPairsNative, type FeatureArray, type Proof, type RawDevice, type RawManifoldLossArgs, type RawManifoldLossResult,
+  type RawPairPlan, type RawTokenLayout, type SameFields,
 } from '../native/index.js';
 
 /** Token features of one layer: row-major [B, N, d]. */
 export interface LayerFeatures {
   data: FeatureArray;
   shape: [number, number, number];
+  /** How the N tokens lie (a model's blockLayouts): prefix tokens, then the patch grid. Without it the loss reads a
+   *  square grid after N - floor(sqrt(N))^2 extra tokens from N, as the official code does. Give it for every pair's
+   *  student (or teacher) side, or for none. */
+  layout?: TokenLayout;
 }
 
 export interface LayerPair {
@@ -57,7 +63,7 @@ export interface ManifoldLossTerms {
   gradStudent?: FeatureArray[];
 }
 
-type PairArrays = 'student' | 'studentShapes' | 'teacher' | 'teacherShapes' | 'backward' | 'returnGrad';
+type PairArrays = 'student' | 'studentShapes' | 'teacher' | 'teacherShapes' | 'studentLayouts' | 'teacherLayouts' | 'backward' | 'returnGrad';
 // The wire takes every option (grad as backward/returnGrad) and gives back exactly the documented terms.
 type _OptionsOnTheWire = Proof<SameFields<Required<Omit<ManifoldLossOptions, 'grad'>>, Required<Omit<RawManifoldLossArgs, PairArrays>>>>;
 type _TermsOnTheWire = Proof<SameFields<ManifoldLossTerms, RawManifoldLossResult>>;
@@ -68,9 +74,21 @@ const DEFAULTS: Omit<RawManifoldLossArgs, PairArrays | 'perms' | 'dtype' | 'upst
   maxPatchNum: SCHEMA['max-patch-num'].default, impl: SCHEMA['manifold-impl'].default, seed: SCHEMA.seed.default, device: SCHEMA.device.default,
 };
 
+const wireLayout = (l: TokenLayout): RawTokenLayout => [l.prefix, l.rows, l.cols];
+
+function layoutsOf(sides: LayerFeatures[], side: 'student' | 'teacher'): RawTokenLayout[] {
+  const given = sides.filter((f) => f.layout !== undefined).length;
+  if (given !== 0 && given !== sides.length) {
+    throw new Error(`manifoldLoss: ${given} of ${sides.length} ${side} features have a layout; give one for every pair or for none`);
+  }
+  return given === 0 ? [] : sides.map((f) => wireLayout(f.layout!));
+}
+
 /** Always settles through the promise: argument errors reject too (with their MDISTILL_* code). */
 export async function manifoldLoss(pairs: LayerPair[], options: ManifoldLossOptions = {}): Promise<ManifoldLossTerms> {
   const { grad = 'none', ...rest } = options;
+  const studentLayouts = layoutsOf(pairs.map((p) => p.student), 'student');
+  const teacherLayouts = layoutsOf(pairs.map((p) => p.teacher), 'teacher');
   return manifoldLossNative({
     ...DEFAULTS,
     ...rest,
@@ -78,7 +96,18 @@ export async function manifoldLoss(pairs: LayerPair[], options: ManifoldLossOpti
     studentShapes: pairs.map((p) => p.student.shape),
     teacher: pairs.map((p) => p.teacher.data),
     teacherShapes: pairs.map((p) => p.teacher.shape),
+    studentLayouts,
+    teacherLayouts,
     backward: grad !== 'none',
     returnGrad: grad === 'return',
   });
+}
+
+/** How the loss brings one layer pair together: tokens compared per image, leading tokens dropped, g x g merges. */
+export type PairPlan = RawPairPlan;
+
+/** Plans the layer pairs of two models' block layouts under maxPatchNum, as the loss will; throws the loss's own
+ *  MDISTILL_SHAPE_MISMATCH (naming the pair and both grids) when a pair cannot be brought together. */
+export function planLayerPairs(pairs: { student: TokenLayout; teacher: TokenLayout }[], maxPatchNum: number): PairPlan[] {
+  return planLayerPairsNative(pairs.map((p) => wireLayout(p.student)), pairs.map((p) => wireLayout(p.teacher)), maxPatchNum);
 }

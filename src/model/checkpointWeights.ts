@@ -38,13 +38,20 @@ export async function loadCheckpointWeights(weights: string, options: { ema?: bo
   return { file: where.file, dir: where.dir, kind: where.kind, format: read.format, tensors: read.tensors, metadata: read.metadata, wrapper: read.wrapper };
 }
 
-/** timm's `global_pool` changes the head's input without changing any weight, so the state-dict check cannot see it. */
-function rejectPooling(kwargsJson: string, file: string): void {
+/** timm's `global_pool` changes the head's input without changing any weight, so the state-dict check cannot see it.
+ *  DeiT and CaiT read the class token ('token'); Swin averages the tokens ('avg'). */
+function rejectPooling(timmClass: string | undefined, kwargsJson: string, file: string): void {
   let pool: unknown;
   try {
     pool = (JSON.parse(kwargsJson) as Record<string, unknown>).global_pool;
   } catch {
     return; // fromTimm reports malformed kwargs
+  }
+  if (timmClass === 'SwinTransformer') {
+    if (pool !== undefined && pool !== 'avg') {
+      throw new WeightsError('MDISTILL_BAD_WEIGHTS', `${file}: kwargs.global_pool is ${JSON.stringify(pool)}; only 'avg' (the token average, as Swin uses) is supported`);
+    }
+    return;
   }
   if (pool !== undefined && pool !== 'token') {
     throw new WeightsError('MDISTILL_BAD_WEIGHTS', `${file}: kwargs.global_pool is ${JSON.stringify(pool)}; only 'token' (the class token, as DeiT and CaiT use) is supported`);
@@ -61,7 +68,7 @@ export function architectureOf(weights: Pick<CheckpointWeights, 'file' | 'metada
   const { timm_class: timmClass, kwargs } = weights.metadata;
   if (weights.format === 'pth' && weights.tensors && timmClass === undefined) return inferArchitectureWith(weights.tensors, weights.file, modelName, overrides);
   const fromMetadata = timmClass !== undefined && kwargs !== undefined ? fromTimm(timmClass, kwargs, `${weights.file} metadata`) : undefined;
-  if (kwargs !== undefined) rejectPooling(kwargs, weights.file);
+  if (kwargs !== undefined) rejectPooling(timmClass, kwargs, weights.file);
   const fromPreset = modelName === undefined ? undefined : resolveModel(modelName);
   if (fromMetadata && fromPreset) {
     const a = toTimm(fromPreset);
@@ -69,7 +76,9 @@ export function architectureOf(weights: Pick<CheckpointWeights, 'file' | 'metada
     const diffs: string[] = [];
     if (a.timmClass !== b.timmClass) diffs.push(`timm_class ${a.timmClass} vs ${b.timmClass}`);
     for (const key of new Set([...Object.keys(a.kwargs), ...Object.keys(b.kwargs)])) {
-      if (a.kwargs[key] !== b.kwargs[key]) diffs.push(`${key} ${String(a.kwargs[key])} vs ${String(b.kwargs[key])}`);
+      // JSON, so that lists (Swin's depths and heads) compare by value.
+      const [va, vb] = [JSON.stringify(a.kwargs[key]), JSON.stringify(b.kwargs[key])];
+      if (va !== vb) diffs.push(`${key} ${va} vs ${vb}`);
     }
     if (diffs.length) {
       throw new WeightsError('MDISTILL_BAD_ARGUMENT', `--model ${modelName} disagrees with the architecture in ${weights.file} (--model vs checkpoint: ${diffs.join(', ')}). ` +

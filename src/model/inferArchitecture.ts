@@ -1,6 +1,6 @@
 // The architecture of a state dict with no metadata (a .pth from the official code, DeiT or timm), read from its
-// tensor shapes: ViT/DeiT or CaiT, width, depth, patch size, channels, classes, image size, distillation token,
-// MLP ratio, qkv bias. The one thing shapes cannot tell is a ViT's number of attention heads (qkv is 3C×C for any
+// tensor shapes: ViT/DeiT, CaiT or Swin, width, depth(s), patch size, channels, classes, image size (not Swin's),
+// distillation token, MLP ratio, qkv bias, window and heads (Swin). The one thing shapes cannot tell is a ViT's number of attention heads (qkv is 3C×C for any
 // head count): it comes from a preset of the same width, or from --model.
 import type { TensorEntry } from '../io/safetensors.js';
 import { MODEL_PRESETS, resolveModel, toTimm, validateModelConfig, type ModelConfig } from './modelConfig.js';
@@ -41,6 +41,7 @@ export function inferArchitecture(tensors: Map<string, TensorEntry>, source: str
     return s!;
   };
   const names = [...shapes.keys()];
+  if (shapes.has('layers.0.blocks.0.attn.relative_position_bias_table')) return nameOf(swinArchitecture(shapes, names, source, shape, fail, preset), preset);
   const cait = shapes.has('blocks_token_only.0.norm1.weight');
   const [, , embedDim] = shape('cls_token', 3);
   const [, inChans, patchSize] = shape('patch_embed.proj.weight', 4);
@@ -78,13 +79,46 @@ export function inferArchitecture(tensors: Map<string, TensorEntry>, source: str
     distilled,
     depthTokenOnly: cait ? blockCount(names, 'blocks_token_only') : 0,
     initValues: cait ? (preset?.config.initValues ?? 1e-5) : 0,
+    depths: [], stageHeads: [], windowSize: 0,
   };
   if (preset) {
     const diffs = STRUCTURAL.filter((k) => preset.config[k] !== derived[k]).map((k) => `${k} ${String(preset.config[k])} vs ${String(derived[k])}`);
     if (diffs.length) fail(`--model ${preset.name} does not fit these weights (--model vs weights: ${diffs.join(', ')})`);
   }
-  const config = validateModelConfig(derived, source);
-  // A name only for an exact preset (with --model overrides, or another class count, the weights are not that preset).
+  return nameOf(validateModelConfig(derived, source), preset);
+}
+
+/** A Swin (timm ≥ 0.9 layout: layers.i.downsample opens stage i, head.fc). Weights do not hold the image size (there
+ *  is no pos_embed): it comes from --model, else the presets' 224 px. */
+function swinArchitecture(shapes: Map<string, number[]>, names: string[], source: string, shape: (name: string, rank: number) => number[],
+  fail: (m: string) => never, preset?: { name: string; config: ModelConfig }): ModelConfig {
+  const [embedDim, inChans, patchSize] = shape('patch_embed.proj.weight', 4);
+  const [numClasses] = shape('head.fc.weight', 2);
+  const depths: number[] = [], stageHeads: number[] = [];
+  for (let i = 0; shapes.has(`layers.${i}.blocks.0.norm1.weight`); i++) {
+    depths.push(blockCount(names, `layers.${i}.blocks`));
+    stageHeads.push(shape(`layers.${i}.blocks.0.attn.relative_position_bias_table`, 2)[1]);
+  }
+  const [tableRows] = shape('layers.0.blocks.0.attn.relative_position_bias_table', 2);
+  const windowSize = (Math.sqrt(tableRows) + 1) / 2;
+  if (!Number.isInteger(windowSize)) fail(`relative_position_bias_table has ${tableRows} rows, which is not (2·window − 1)²`);
+  const [hidden] = shape('layers.0.blocks.0.mlp.fc1.weight', 2);
+  const derived: ModelConfig = {
+    arch: 'swin', imgSize: preset?.config.imgSize ?? 224, patchSize, inChans, numClasses, embedDim, depth: 0, numHeads: 0,
+    mlpRatio: hidden / embedDim, qkvBias: shapes.has('layers.0.blocks.0.attn.qkv.bias'), distilled: false, depthTokenOnly: 0, initValues: 0,
+    depths, stageHeads, windowSize,
+  };
+  if (preset) {
+    const same = (k: keyof ModelConfig) => JSON.stringify(preset.config[k]) === JSON.stringify(derived[k]);
+    const diffs = (['arch', 'embedDim', 'patchSize', 'mlpRatio', 'qkvBias', 'depths', 'stageHeads', 'windowSize'] as const).filter((k) => !same(k))
+      .map((k) => `${k} ${JSON.stringify(preset.config[k])} vs ${JSON.stringify(derived[k])}`);
+    if (diffs.length) fail(`--model ${preset.name} does not fit these weights (--model vs weights: ${diffs.join(', ')})`);
+  }
+  return validateModelConfig(derived, source);
+}
+
+/** A name only for an exact preset (with --model overrides, or another class count, the weights are not that preset). */
+function nameOf(config: ModelConfig, preset?: { name: string; config: ModelConfig }): InferredArchitecture {
   const kwargs = JSON.stringify(toTimm(config));
   const exact = ([, p]: [string, ModelConfig]) => JSON.stringify(toTimm(p)) === kwargs;
   const candidates = Object.entries(MODEL_PRESETS);

@@ -5,12 +5,12 @@ import { didYouMean } from '../config/didYouMean.js';
 import type { ModelConfig } from './modelConfig.js';
 
 type Rule =
-  | { kind: 'positive-integer' | 'non-negative-integer' | 'positive-number' | 'non-negative-number' | 'boolean' }
+  | { kind: 'positive-integer' | 'non-negative-integer' | 'positive-number' | 'non-negative-number' | 'boolean' | 'positive-integer-list' }
   | { kind: 'choice'; choices: readonly string[] }
   | { kind: 'from-data'; instead: string };
 
 const RULES: Record<keyof ModelConfig, Rule> = {
-  arch: { kind: 'choice', choices: ['vit', 'cait'] },
+  arch: { kind: 'choice', choices: ['vit', 'cait', 'swin'] },
   imgSize: { kind: 'from-data', instead: 'set --input-size' },
   patchSize: { kind: 'positive-integer' },
   inChans: { kind: 'from-data', instead: 'it follows the data set (1 for Fashion-MNIST and MNIST, 3 otherwise)' },
@@ -23,6 +23,9 @@ const RULES: Record<keyof ModelConfig, Rule> = {
   distilled: { kind: 'boolean' },
   depthTokenOnly: { kind: 'non-negative-integer' },
   initValues: { kind: 'non-negative-number' },
+  depths: { kind: 'positive-integer-list' },
+  stageHeads: { kind: 'positive-integer-list' },
+  windowSize: { kind: 'positive-integer' },
 };
 
 export const MODEL_FIELDS = Object.keys(RULES) as (keyof ModelConfig)[];
@@ -65,6 +68,11 @@ function check(key: keyof ModelConfig, value: unknown, where: string): unknown {
       return value;
     case 'non-negative-number':
       if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) fail('a number >= 0');
+      return value;
+    case 'positive-integer-list':
+      if (!Array.isArray(value) || value.length === 0 || !value.every((v) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 1)) {
+        fail('a non-empty list of positive integers, one per stage (e.g. [2, 2, 6, 2])');
+      }
       return value;
   }
 }

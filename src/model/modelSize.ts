@@ -4,7 +4,7 @@ import { formatBytes, machineMemoryBytes } from '../io/machineLimits.js';
 
 /** The fields of a ModelConfig (model/modelConfig.ts, which checks every model through here) that set its size. */
 export interface ModelDimensions {
-  arch: 'vit' | 'cait';
+  arch: 'vit' | 'cait' | 'swin';
   imgSize: number;
   patchSize: number;
   inChans: number;
@@ -16,10 +16,31 @@ export interface ModelDimensions {
   qkvBias: boolean;
   distilled: boolean;
   depthTokenOnly: number;
+  depths: number[];
+  stageHeads: number[];
+  windowSize: number;
+}
+
+/** Parameters of a Swin of this config: stage i is embedDim·2^i wide and opens (i ≥ 1) with a patch merging. */
+function swinParameterCount(c: ModelDimensions): number {
+  const linear = (out: number, inp: number, bias = true) => out * inp + (bias ? out : 0);
+  const p = c.patchSize;
+  let total = linear(c.embedDim, c.inChans * p * p) + 2 * c.embedDim;
+  c.depths.forEach((blocks, i) => {
+    const d = c.embedDim * 2 ** i;
+    const hidden = Math.floor(d * c.mlpRatio);
+    if (i > 0) total += 2 * (2 * d) + linear(d, 2 * d, false);
+    const block = 2 * d + (2 * c.windowSize - 1) ** 2 * c.stageHeads[i] + linear(3 * d, d, c.qkvBias) + linear(d, d) + 2 * d +
+      linear(hidden, d) + linear(d, hidden);
+    total += blocks * block;
+  });
+  const last = c.embedDim * 2 ** (c.depths.length - 1);
+  return total + 2 * last + linear(c.numClasses, last);
 }
 
 /** Parameters of a ViT/CaiT of this config (the count timmStateShapes lists, in closed form). */
 export function parameterCount(c: ModelDimensions): number {
+  if (c.arch === 'swin') return swinParameterCount(c);
   const d = c.embedDim;
   const hidden = Math.floor(d * c.mlpRatio);
   const tokens = (c.imgSize / c.patchSize) ** 2 + (c.arch === 'cait' ? 0 : c.distilled ? 2 : 1);
@@ -34,6 +55,11 @@ export function parameterCount(c: ModelDimensions): number {
 
 /** Bytes of the largest single tensor one image makes in a forward: an attention map (heads × N × N) or the MLP's hidden activations. */
 export function largestActivationBytes(c: ModelDimensions): number {
+  if (c.arch === 'swin') {
+    // Stage 0 holds the most tokens: its windows' attention maps (heads × tokens × window²) or its MLP's hidden states.
+    const tokens = (c.imgSize / c.patchSize) ** 2;
+    return 4 * Math.max(c.stageHeads[0] * tokens * c.windowSize ** 2, tokens * Math.floor(c.embedDim * c.mlpRatio));
+  }
   const tokens = (c.imgSize / c.patchSize) ** 2 + 2;
   return 4 * Math.max(c.numHeads * tokens * tokens, tokens * Math.floor(c.embedDim * c.mlpRatio));
 }

@@ -1,4 +1,4 @@
-// A native ViT/DeiT or CaiT built from a ModelConfig: the TypeScript face of native/napi/model_wrap.cc, and the
+// A native ViT/DeiT, CaiT or Swin built from a ModelConfig: the TypeScript face of native/napi/model_wrap.cc, and the
 // one place a ModelConfig and its construction options become the wire's RawModelConfig.
 import { SCHEMA } from '../config/schema.js';
 import {
@@ -13,7 +13,8 @@ export type ParameterShape = RawParameterShape;
 export type NamedWeight = RawWeight;
 
 export interface NativeModelOptions {
-  /** Stochastic depth in training: rising linearly to this rate over ViT blocks, the same rate in every CaiT block. */
+  /** Stochastic depth in training: rising linearly to this rate over ViT blocks (and over all Swin blocks), the same
+   *  rate in every CaiT block. */
   dropPathRate?: number;
   /** Seed of the random (timm-style) initialisation. */
   seed?: number;
@@ -39,13 +40,13 @@ export class NativeModel {
     this.raw = createRawModel({ ...config, dropPathRate, seed, device });
   }
 
-  /** Tokens ahead of the patches in pos_embed and in ViT block outputs: cls (+ dist); CaiT has none. */
+  /** Tokens ahead of the patches in pos_embed and in ViT block outputs: cls (+ dist); CaiT and Swin have none. */
   get numPrefixTokens(): number {
-    if (this.config.arch === 'cait') return 0;
+    if (this.config.arch !== 'vit') return 0;
     return this.config.distilled ? 2 : 1;
   }
 
-  /** The patch grid, [rows, cols]. */
+  /** The patch grid of the patch embedding, [rows, cols] (Swin's later stages halve it; see blockLayouts). */
   get grid(): [number, number] {
     const g = this.config.imgSize / this.config.patchSize;
     return [g, g];

@@ -1,10 +1,11 @@
 // The exact timm state-dict (names and shapes) of a ModelConfig, and a check of a weights file against it.
 import type { TensorEntry } from '../io/safetensors.js';
-import { tokenCount, type ModelConfig } from './modelConfig.js';
+import { swinStages, tokenCount, type ModelConfig } from './modelConfig.js';
 import { listed } from './listed.js';
 
-/** Every parameter timm's VisionTransformer(Distilled) / Cait holds for this config, in timm's order. */
+/** Every parameter timm's VisionTransformer(Distilled) / Cait / SwinTransformer holds for this config, in timm's order. */
 export function timmStateShapes(config: ModelConfig): Map<string, number[]> {
+  if (config.arch === 'swin') return swinStateShapes(config);
   const c = config.embedDim;
   const hidden = Math.floor(c * config.mlpRatio);
   const heads = config.numHeads;
@@ -46,6 +47,45 @@ export function timmStateShapes(config: ModelConfig): Map<string, number[]> {
   norm('norm');
   linear('head', config.numClasses, c);
   if (config.distilled) linear('head_dist', config.numClasses, c);
+  return shapes;
+}
+
+/** timm's SwinTransformer (>= 0.9): layers.{i}.downsample opens stage i >= 1; the relative position index and the
+ *  shift mask are non-persistent buffers, so only the bias table is in the state dict. */
+function swinStateShapes(config: ModelConfig): Map<string, number[]> {
+  const shapes = new Map<string, number[]>();
+  const add = (name: string, shape: number[]) => shapes.set(name, shape);
+  const norm = (prefix: string, dim: number) => { add(`${prefix}.weight`, [dim]); add(`${prefix}.bias`, [dim]); };
+  const linear = (prefix: string, out: number, inp: number, bias = true) => {
+    add(`${prefix}.weight`, [out, inp]);
+    if (bias) add(`${prefix}.bias`, [out]);
+  };
+  const e = config.embedDim;
+  add('patch_embed.proj.weight', [e, config.inChans, config.patchSize, config.patchSize]);
+  add('patch_embed.proj.bias', [e]);
+  norm('patch_embed.norm', e);
+  const stages = swinStages(config);
+  stages.forEach((s, i) => {
+    const d = s.dim;
+    if (i > 0) {
+      norm(`layers.${i}.downsample.norm`, 2 * d);
+      linear(`layers.${i}.downsample.reduction`, d, 2 * d, false);
+    }
+    for (let j = 0; j < config.depths[i]; j++) {
+      const p = `layers.${i}.blocks.${j}`;
+      norm(`${p}.norm1`, d);
+      add(`${p}.attn.relative_position_bias_table`, [(2 * s.window - 1) ** 2, s.heads]);
+      linear(`${p}.attn.qkv`, 3 * d, d, config.qkvBias);
+      linear(`${p}.attn.proj`, d, d);
+      norm(`${p}.norm2`, d);
+      const hidden = Math.floor(d * config.mlpRatio);
+      linear(`${p}.mlp.fc1`, hidden, d);
+      linear(`${p}.mlp.fc2`, d, hidden);
+    }
+  });
+  const last = stages[stages.length - 1].dim;
+  norm('norm', last);
+  linear('head.fc', config.numClasses, last);
   return shapes;
 }
 

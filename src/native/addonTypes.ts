@@ -41,7 +41,7 @@ export interface GemmBenchmarkResult {
 /** Everything the native model is built from: the architecture (src/model/modelConfig.ts's ModelConfig, field
  *  for field) plus the construction options. Every field is required. */
 export interface RawModelConfig {
-  arch: 'vit' | 'cait';
+  arch: 'vit' | 'cait' | 'swin';
   imgSize: number;
   patchSize: number;
   inChans: number;
@@ -57,9 +57,15 @@ export interface RawModelConfig {
   depthTokenOnly: number;
   /** CaiT only: LayerScale init. */
   initValues: number;
+  /** Swin only: blocks per stage. */
+  depths: number[];
+  /** Swin only: attention heads per stage. */
+  stageHeads: number[];
+  /** Swin only: the window side. */
+  windowSize: number;
   /** Where the parameters live; 'cuda' (the current device) and 'cuda:N' need a CUDA libtorch. */
   device: RawDevice;
-  /** Stochastic depth (training only): linear 0..rate over ViT blocks, constant over CaiT blocks. */
+  /** Stochastic depth (training only): linear 0..rate over ViT blocks and over all Swin blocks, constant over CaiT blocks. */
   dropPathRate: number;
   /** Seed of the random initialisation. */
   seed: number;
@@ -97,7 +103,7 @@ export interface RawWeight extends RawParameterShape {
   data: Float32Array;
 }
 
-/** A native ViT/DeiT or CaiT (native/napi/model_wrap.cc) with timm's parameter names. */
+/** A native ViT/DeiT, CaiT or Swin (native/napi/model_wrap.cc) with timm's parameter names. */
 export interface RawModel {
   /** input is [B, inChans, imgSize, imgSize] row-major; a wrong shape rejects with MDISTILL_SHAPE_MISMATCH. */
   forward(input: Float32Array, shape: number[], options?: RawForwardOptions): Promise<RawForwardResult>;
@@ -116,8 +122,11 @@ export interface RawModel {
 
 export type FeatureArray = Float32Array | Float64Array;
 
+/** [prefix, rows, cols]: `prefix` leading tokens (cls/dist) then a rows x cols patch grid, row-major. */
+export type RawTokenLayout = [number, number, number];
+
 /** Arguments of the native manifoldLoss: src/loss/manifoldLoss.ts's options with every default filled in (its
- *  `grad` becomes backward/returnGrad), and the layer pairs as flat arrays with their shapes. */
+ *  `grad` becomes backward/returnGrad), and the layer pairs as flat arrays with their shapes and token layouts. */
 export interface RawManifoldLossArgs {
   wSample: number;
   wPatch: number;
@@ -139,6 +148,9 @@ export interface RawManifoldLossArgs {
   studentShapes: number[][];
   teacher: FeatureArray[];
   teacherShapes: number[][];
+  /** [] (each read from its token count, as the official code does) or one per pair. */
+  studentLayouts: RawTokenLayout[];
+  teacherLayouts: RawTokenLayout[];
   backward: boolean;
   returnGrad: boolean;
 }
@@ -155,6 +167,18 @@ export interface RawManifoldLossResult {
   gradNormSq?: number[];
   /** Per pair, with returnGrad. */
   gradStudent?: FeatureArray[];
+}
+
+/** How the manifold loss brings one layer pair together (native loss::PairPlan). */
+export interface RawPairPlan {
+  /** Tokens per image compared after dropping and merging. */
+  tokens: number;
+  /** Leading tokens dropped on each side. */
+  dropStudent: number;
+  dropTeacher: number;
+  /** g: every g x g group of tokens merged into one (1: none). */
+  mergeStudent: number;
+  mergeTeacher: number;
 }
 
 export interface RawTrainerOptions {
@@ -273,6 +297,8 @@ export interface MdistillAddon {
   resamplePosEmbed(data: Float32Array, shape: number[], newGrid: [number, number], numPrefixTokens: number): { data: Float32Array; shape: number[] };
   /** The manifold distillation loss over layer pairs, with optional student gradients. */
   manifoldLoss(args: RawManifoldLossArgs): Promise<RawManifoldLossResult>;
+  /** How manifoldLoss would bring each pair of the given layouts together; throws its MDISTILL_SHAPE_MISMATCH otherwise. */
+  planLayerPairs(args: { studentLayouts: RawTokenLayout[]; teacherLayouts: RawTokenLayout[]; maxPatchNum: number }): RawPairPlan[];
   /** Owns the optimizer and EMA; runs distillation steps on a student, an optional teacher and an optional EMA model. */
   Trainer: new (student: RawModel, teacher: RawModel | null, ema: RawModel | null, options: RawTrainerOptions) => RawTrainer;
   /** Eval-mode forward: top-1/top-5 hits and the summed cross-entropy of one batch. */

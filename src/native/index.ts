@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import type {
   GemmBenchmarkResult, MatmulProbeResult, MdistillAddon, RawBatch, NativeErrorCode, RawManifoldLossArgs, RawManifoldLossResult, RawModel, RawModelConfig,
+  RawPairPlan, RawTokenLayout,
   RawRuntimeInfo, RawTrainer, RawTrainerOptions, RawEvalCounts, RawProcessGroup, RawProcessGroupOptions, RawDevice, RawDeviceMemory,
 } from './addonTypes.js';
 import { defaultAddonCandidates, loadAddonFrom } from './loader.js';
@@ -10,7 +11,7 @@ import { detectLoadedBlas, type BlasInfo } from './blas.js';
 import { capAtCores } from './threadCap.js';
 
 export type {
-  FeatureArray, GemmBenchmarkResult, MatmulProbeResult, NativeErrorCode, RawManifoldLossArgs, RawManifoldLossResult,
+  FeatureArray, GemmBenchmarkResult, MatmulProbeResult, NativeErrorCode, RawManifoldLossArgs, RawManifoldLossResult, RawPairPlan, RawTokenLayout,
 } from './addonTypes.js';
 export type { RawBatch, RawTrainer, RawTrainerOptions, RawStepTerms, RawEvalCounts } from './addonTypes.js';
 export type { RawProcessGroup, RawProcessGroupOptions, RawDevice, RawDeviceMemory } from './addonTypes.js';
@@ -77,7 +78,7 @@ export function gemmBenchmark(size: number, minSeconds: number): Promise<GemmBen
   return addon().gemmBenchmark(size, minSeconds);
 }
 
-/** A native ViT/DeiT or CaiT; src/model/nativeModel.ts is its public face. */
+/** A native ViT/DeiT, CaiT or Swin; src/model/nativeModel.ts is its public face. */
 export function createRawModel(config: RawModelConfig): RawModel {
   return new (addon().Model)(config);
 }
@@ -93,6 +94,10 @@ export function batchedMatmulCheck(a: Float32Array, aShape: number[], b: Float32
 
 export function manifoldLossNative(args: RawManifoldLossArgs): Promise<RawManifoldLossResult> {
   return addon().manifoldLoss(args);
+}
+
+export function planLayerPairsNative(studentLayouts: RawTokenLayout[], teacherLayouts: RawTokenLayout[], maxPatchNum: number): RawPairPlan[] {
+  return addon().planLayerPairs({ studentLayouts, teacherLayouts, maxPatchNum });
 }
 
 /** An Error thrown or rejected by native code, with its stable code. */

@@ -3,9 +3,10 @@
 // and reused once complete.
 import path from 'node:path';
 import type { TrainConfig } from '../config/schema.js';
-import { checkLayerPairs } from '../config/resolveConfig.js';
+import { checkLayerPairs, ConfigError } from '../config/resolveConfig.js';
 import { completeDir } from '../io/atomicWrite.js';
-import { resolveModel, type ModelConfig } from '../model/modelConfig.js';
+import { planLayerPairs } from '../loss/manifoldLoss.js';
+import { blockCount, blockLayouts, resolveModel, type ModelConfig } from '../model/modelConfig.js';
 import { NativeModel } from '../model/nativeModel.js';
 import { loadStateDict } from '../model/loadWeights.js';
 import { CHECKPOINT_BEST, CHECKPOINT_LAST, MODEL_WEIGHTS_FILE, readWeights, resolveWeightsSource, type WeightsSource } from '../model/weightsSource.js';
@@ -23,6 +24,24 @@ export function modelFor(name: string, overrides: Record<string, unknown>, confi
     inChans: data.channels,
     numClasses: data.classes.length,
   }, Object.keys(overrides).length ? `'${name}' with --${flag}` : `'${name}'`);
+}
+
+/** Fails before any training when a --s-id/--t-id pair's grids cannot be brought together under --max-patch-num
+ *  (the manifold loss's own rule: same grid, or a merge to a common square grid). */
+export function checkPairGrids(config: TrainConfig, student: ModelConfig, teacher: ModelConfig): void {
+  const sIds = config['s-id'], tIds = config['t-id'];
+  const manifoldOn = config['distillation-type'] !== 'none' && config['distillation-beta'] !== 0 &&
+    (config['w-sample'] !== 0 || config['w-patch'] !== 0 || config['w-rand'] !== 0);
+  if (!manifoldOn || sIds.length === 0 || sIds.length !== tIds.length) return;
+  const s = blockLayouts(student), t = blockLayouts(teacher);
+  for (let i = 0; i < sIds.length; i++) {
+    try {
+      planLayerPairs([{ student: s[sIds[i]], teacher: t[tIds[i]] }], config['max-patch-num']);
+    } catch (err) {
+      throw new ConfigError(`--s-id ${sIds[i]} / --t-id ${tIds[i]} (student '${config.model}' block ${sIds[i]}, teacher '${config['teacher-model']}' block ${tIds[i]}): ` +
+        (err as Error).message.replace(/^manifold loss pair 0: /, ''));
+    }
+  }
 }
 
 export interface ResolvedTeacher {
@@ -51,7 +70,9 @@ export async function resolveTeacher(config: TrainConfig, data: DataSources, sto
     return { teacher: null };
   }
   const teacherConfig = modelFor(config['teacher-model'], config['teacher-overrides'], config, data, 'teacher-overrides');
-  checkLayerPairs(config, modelFor(config.model, config['model-overrides'], config, data).depth, teacherConfig.depth);
+  const studentConfig = modelFor(config.model, config['model-overrides'], config, data);
+  checkLayerPairs(config, blockCount(studentConfig), blockCount(teacherConfig));
+  checkPairGrids(config, studentConfig, teacherConfig);
   const teacherPath = config['teacher-path'];
   if (teacherPath === null) {
     throw new Error(`distillation-type '${config['distillation-type']}' needs a teacher: --teacher-path <weights: a .safetensors or .pth file, a checkpoint or a run directory>, ` +

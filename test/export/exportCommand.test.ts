@@ -11,6 +11,8 @@ import { decodeModel, DataType } from '../../src/export/onnxProto.js';
 import { readSafetensors, writeSafetensors, type TensorEntry } from '../../src/io/safetensors.js';
 import { timmStateShapes } from '../../src/model/timmStateShapes.js';
 import { resolveModel } from '../../src/model/modelConfig.js';
+import { modelFromWeightsFile, saveWeights, timmMetadata } from '../../src/model/loadWeights.js';
+import { architectureOf } from '../../src/model/checkpointWeights.js';
 import { batchOf, FIXTURES, loadFixture, maxAbsDiff, randomState, runOnnx, type Fixture } from './fixtures.js';
 
 let tmp: string;
@@ -131,6 +133,37 @@ describe('export from a checkpoint directory', () => {
     const reloaded = await readSafetensors(timmReady);
     expect(reloaded.metadata.timm_class).toBe('VisionTransformer');
     expect(JSON.parse(reloaded.metadata.kwargs)).toMatchObject({ img_size: 224, embed_dim: 192, depth: 12, num_classes: 1000 });
+  });
+});
+
+describe('export of a Swin', () => {
+  it('weights saved by our model export timm-ready (timm\'s class, kwargs and keys) and as ONNX with timm\'s logits', async () => {
+    const swin = await loadFixture('swin_32');
+    // Through our own model and writer, as a trained checkpoint would be.
+    const saved = path.join(tmp, 'swin-ours.safetensors');
+    await saveWeights(await modelFromWeightsFile(swin.modelFile), saved);
+    const timmReady = path.join(tmp, 'swin-timm.safetensors');
+    const onnx = path.join(tmp, 'swin.onnx');
+    await exportModel({ weights: saved, safetensors: timmReady, onnx });
+    const reloaded = await readSafetensors(timmReady);
+    expect(reloaded.metadata.timm_class).toBe('SwinTransformer');
+    // The constructor arguments timm built the fixture with, key for key.
+    expect(JSON.parse(reloaded.metadata.kwargs)).toEqual(JSON.parse(swin.metadata.kwargs));
+    expect([...reloaded.tensors.keys()]).toEqual([...swin.state.keys()]);
+    for (const [k, t] of reloaded.tensors) expect(sameBits(t, swin.state.get(k)!), k).toBe(true);
+    expect(await onnxLogits(onnx, swin)).toBeLessThan(1e-4);
+  });
+
+  it('--model and the metadata compare Swin\'s lists by value; its pooling is the token average', async () => {
+    const tiny = resolveModel('swin_tiny_patch4_window7_224');
+    const metadata = timmMetadata(tiny);
+    expect(architectureOf({ file: 'w.safetensors', metadata }, 'swin_tiny_patch4_window7_224').config).toEqual(tiny);
+    expect(() => architectureOf({ file: 'w.safetensors', metadata }, 'swin_small_patch4_window7_224'))
+      .toThrow(/disagrees with the architecture in w\.safetensors \(--model vs checkpoint: depths \[2,2,18,2\] vs \[2,2,6,2\]\)/);
+    const avg = { ...metadata, kwargs: JSON.stringify({ ...JSON.parse(metadata.kwargs), global_pool: 'avg' }) };
+    expect(architectureOf({ file: 'w.safetensors', metadata: avg }).config).toEqual(tiny);
+    const token = { ...metadata, kwargs: JSON.stringify({ ...JSON.parse(metadata.kwargs), global_pool: 'token' }) };
+    expect(() => architectureOf({ file: 'w.safetensors', metadata: token })).toThrow(/kwargs\.global_pool is "token"; only 'avg'/);
   });
 });
 

@@ -7,7 +7,7 @@ import { timmStateShapes } from '../../src/model/timmStateShapes.js';
 import { packageRoot } from '../../src/io/packageRoot.js';
 
 export const FIXTURES = path.resolve(packageRoot, '..', 'shared', 'fixtures');
-export const FIXTURE_MODELS = ['vit_tiny_gray28', 'deit_distilled_32', 'cait_32'] as const;
+export const FIXTURE_MODELS = ['vit_tiny_gray28', 'deit_distilled_32', 'cait_32', 'swin_32'] as const;
 
 export interface Fixture {
   modelFile: string;

@@ -27,9 +27,11 @@ const references: Reference[] = [
   },
 ];
 
-/** Small but true to the preset: its width, heads and class; 2 blocks (1 class-attention block), 32 px, patch 8. */
+/** Small but true to the preset: its width, heads and class; 2 blocks (1 class-attention block), 32 px, patch 8.
+ *  Swin keeps its stages: 2 blocks in the first (the second shifted), 1 in each other, 32 px, patch 4, window 4. */
 function smallConfig(preset: string): ModelConfig {
   const base = MODEL_PRESETS[preset];
+  if (base.arch === 'swin') return resolveModel(preset, { imgSize: 32, patchSize: 4, windowSize: 4, depths: [2, 1, 1, 1], numClasses: 7 });
   return resolveModel(preset, { imgSize: 32, patchSize: 8, depth: 2, numClasses: 7, depthTokenOnly: base.arch === 'cait' ? 1 : 0 });
 }
 

@@ -35,7 +35,7 @@ describe('model overrides', () => {
     expect(() => parseModelOverrides({ mlpRatio: -1 }, 'x')).toThrow(`x: 'mlpRatio' must be a positive number, got -1`);
     expect(() => parseModelOverrides({ qkvBias: 'yes' }, 'x')).toThrow(`x: 'qkvBias' must be true or false, got the string "yes"`);
     expect(() => parseModelOverrides({ depth: 2.5 }, 'x')).toThrow(`x: 'depth' must be a positive integer, got 2.5`);
-    expect(() => parseModelOverrides({ arch: 'swin' }, 'x')).toThrow(`x: 'arch' must be one of 'vit', 'cait', got the string "swin"`);
+    expect(() => parseModelOverrides({ arch: 'resnet' }, 'x')).toThrow(`x: 'arch' must be one of 'vit', 'cait', 'swin', got the string "resnet"`);
   });
 
   it('refuses the fields the data decides instead of ignoring them', () => {
@@ -51,12 +51,16 @@ describe('model overrides', () => {
     const tokens = { ...resolveModel('deit_tiny_patch16_224'), imgSize: 4096, patchSize: 1 };
     expect(() => assertModelFits(tokens, 'm', 24 * 2 ** 30)).toThrow(/^m: '(patchSize|imgSize)'( \(--input-size\))? is too large: .* largest activation/);
     expect(() => assertModelFits(resolveModel('cait_s24_224'), 'm', 24 * 2 ** 30)).not.toThrow();
+    const wideSwin = { ...resolveModel('swin_tiny_patch4_window7_224'), embedDim: 400_000, stageHeads: [1, 1, 1, 1] };
+    expect(() => assertModelFits(wideSwin, 'm', 24 * 2 ** 30)).toThrow(/^m: 'embedDim' is too large: 400000/);
+    expect(() => assertModelFits(resolveModel('swin_base_patch4_window7_224'), 'm', 24 * 2 ** 30)).not.toThrow();
   });
 
   it('counts parameters as timm does (the sum over the state dict)', () => {
     const configs: ModelConfig[] = [
       ...Object.values(MODEL_PRESETS),
       resolveModel('deit_tiny_patch16_224', { imgSize: 28, patchSize: 4, inChans: 1, numClasses: 10, embedDim: 64, depth: 4, numHeads: 2, mlpRatio: 3.5 }),
+      resolveModel('swin_tiny_patch4_window7_224', { imgSize: 28, patchSize: 2, inChans: 1, numClasses: 10, embedDim: 24, depths: [2, 3], stageHeads: [2, 4], windowSize: 7 }),
     ];
     for (const c of configs) {
       const timm = [...timmStateShapes(c).values()].reduce((a, s) => a + s.reduce((x, y) => x * y, 1), 0);

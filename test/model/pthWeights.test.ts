@@ -49,6 +49,20 @@ describe('the architecture of a .pth, from its shapes', () => {
     expect(inferred).toEqual({ config: transfer, name: undefined });
   });
 
+  it('recognises every Swin preset from its shapes, its image size from --model (a Swin has no pos_embed)', () => {
+    for (const [name, config] of Object.entries(MODEL_PRESETS)) {
+      if (config.arch !== 'swin') continue;
+      const inferred = inferArchitecture(shapesOnly(timmStateShapes(config)), name);
+      expect({ name: inferred.name, timm: toTimm(inferred.config) }).toEqual({ name, timm: toTimm(config) });
+    }
+    const small = resolveModel('swin_tiny_patch4_window7_224', { imgSize: 28, patchSize: 2, embedDim: 16, depths: [2, 2], stageHeads: [2, 4], numClasses: 10 });
+    const shapes = shapesOnly(timmStateShapes(small));
+    expect(inferArchitectureWith(shapes, 'swin.pth', 'swin_tiny_patch4_window7_224', { imgSize: 28, patchSize: 2, embedDim: 16, depths: [2, 2], stageHeads: [2, 4] }).config)
+      .toEqual(small);
+    expect(() => inferArchitectureWith(shapes, 'swin.pth', 'swin_tiny_patch4_window7_224'))
+      .toThrow(/swin\.pth: --model swin_tiny_patch4_window7_224 does not fit these weights \(--model vs weights: embedDim 96 vs 16, patchSize 4 vs 2, depths \[2,2,6,2\] vs \[2,2\], stageHeads \[3,6,12,24\] vs \[2,4\]\)/);
+  });
+
   it('takes a ViT\'s head count from --model, and says what does not fit', async () => {
     const { tensors } = await readSafetensors(expected('deit_checkpoint_zip.pth'));
     expect(() => inferArchitecture(tensors, 'deit.pth')).toThrow(/deit\.pth: cannot tell the number of attention heads of a 8-wide ViT .*pass --model <preset>/);

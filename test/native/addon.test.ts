@@ -121,6 +121,9 @@ describe('mdistill info', () => {
     expect(info.threads).toBe(availableParallelism());
     expect(info.blas.name).toMatch(/OpenBLAS/);
     expect(info.warnings).toEqual([]);
+    // The model presets, one line each.
+    expect(info.models).toContainEqual('swin_tiny_patch4_window7_224: Swin, dim 96, depths 2-2-6-2, heads 3-6-12-24, window 7, patch 4, 224 px');
+    expect(info.models).toContainEqual('deit_tiny_patch16_224: DeiT, dim 192, depth 12, heads 3, patch 16, 224 px');
   });
 
   it("keeps freed memory in the process unless the user set glibc's malloc options or MDISTILL_MALLOC_TUNING=0", () => {

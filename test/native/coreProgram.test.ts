@@ -1,6 +1,6 @@
 // The native core without Node: builds the C++ test program (native/tests/core_test.cc, CMake target
-// mdistill_core_test, which links only the mdistill_core static library) and runs it. It checks a model forward
-// against timm, the fused manifold loss against the naive one, and a training step with the malloc tuning the step
+// mdistill_core_test, which links only the mdistill_core static library) and runs it. It checks ViT and Swin forwards
+// against timm, the fused manifold loss against the naive one, and training steps with the malloc tuning the step
 // leaves in effect, which the runs below observe under each environment.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
@@ -45,20 +45,25 @@ describe.skipIf(!hasCmake)('the native core without Node (C++ test program)', ()
   it('links the core library alone (no Node) and passes every check', () => {
     const { status, lines, output } = runProgram({});
     expect(output).not.toMatch(/^FAIL /m);
-    for (const check of ['logits', 'block.0', 'block.1', 'block.2']) {
-      expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^ok model forward vit_tiny_gray28 ${check.replace('.', '\\.')}: max \\|diff\\| \\S+ against timm \\(tolerance 0\\.0001\\)$`)));
+    const forwards = [
+      ...['logits', 'block.0', 'block.1', 'block.2'].map((check) => `vit_tiny_gray28 ${check}`),
+      ...['logits', 'block.0', 'block.1', 'block.2', 'block.3', 'block.4', 'block.5'].map((check) => `swin_32 ${check}`),
+    ];
+    for (const check of forwards) {
+      expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^ok model forward ${check.replace('.', '\\.')}: max \\|diff\\| \\S+ against timm \\(tolerance 0\\.0001\\)$`)));
     }
     for (const shapes of ['two pairs, one extra student token', 'K >= B*N clamped', 'merge 8x8 (+cls) with 4x4, max_patch_num 16',
-      'merge 14x14 (+cls) with 7x7, max_patch_num 49']) {
+      'merge 14x14 (+cls) with 7x7, max_patch_num 49', 'Swin stages 8x8 and 4x4 against a ViT 4x4 (+cls), max_patch_num 16']) {
       expect(lines.filter((l) => l.startsWith(`ok manifold fused = naive (float64) ${shapes}: `))).toHaveLength(1);
     }
     expect(lines).toContainEqual(expect.stringMatching(/^ok device specs: cpu accepted, 8 malformed specs refused, cuda:\d+ refused: /));
     expect(lines).toContain('ok step generators cpu: a drop-path mask repeats under the same seed and changes with another');
     expect(lines).toContainEqual(expect.stringMatching(/^ok autocast per device type: CUDA's on leaves the CPU's off and the reverse; dtypes kept apart \(libtorch \d/));
     expect(lines).toContainEqual(expect.stringMatching(/^ok distill step: /));
+    expect(lines).toContainEqual(expect.stringMatching(/^ok distill step, Swin student merged to a ViT teacher's grid: /));
     expect(lines).toContain('ok malloc tuning after a step: applied: mmap threshold 32 MiB, no trimming; a 30 MiB block is heap');
     expect(lines.at(-1)).toBe('passed: 0 check(s) failed');
-    expect(lines).toHaveLength(14);
+    expect(lines).toHaveLength(23);
     expect(status).toBe(0);
   });
 

@@ -18,6 +18,14 @@ export function tinyModel(overrides: Partial<ModelConfig> = {}, seed = 0): Nativ
   return new NativeModel(tinyVit(overrides), { seed });
 }
 
+/** A Swin on the same 16 px images, patch 2: blocks 0-1 on an 8x8 grid in 4x4 windows (block 1 shifted), block 2
+ *  on 4x4 after patch merging. */
+export function tinySwin(overrides: Partial<ModelConfig> = {}, seed = 0): NativeModel {
+  return new NativeModel(resolveModel('swin_tiny_patch4_window7_224', {
+    imgSize: 16, patchSize: 2, inChans: 3, numClasses: CLASSES, embedDim: 16, depths: [2, 1], stageHeads: [2, 2], windowSize: 4, ...overrides,
+  }), { seed });
+}
+
 /** A batch no loader lent: its arrays belong to the test, so release() has nothing to hand back. */
 export function ownedBatch(fields: Pick<Batch, 'images' | 'shape' | 'labels' | 'targets'>): Batch {
   return { ...fields, epoch: 0, index: 0, next: { epoch: 1, index: 0 }, release: () => undefined };

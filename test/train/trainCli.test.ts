@@ -108,6 +108,41 @@ describe('mdistill train (CLI)', () => {
   });
 });
 
+describe('a Swin student (CLI)', () => {
+  /** A Swin student on a 16 px input, patch 2: blocks 0-1 on an 8x8 grid (block 1 shifted), block 2 on 4x4. */
+  const swinFlags = (outDir: string, pairs: string[]) => [
+    'train', '--data-set', 'SYNTHETIC', '--input-size', '16', '--train-subset', '128', '--batch-size', '16', '--epochs', '1',
+    '--model', 'swin_tiny_patch4_window7_224', '--model-overrides', '{"patchSize":2,"embedDim":16,"depths":[2,1],"stageHeads":[2,2],"windowSize":4}',
+    '--teacher-model', 'deit_tiny_patch16_224', '--teacher-overrides', '{"embedDim":48,"depth":3,"numHeads":2,"patchSize":4}',
+    '--teacher-path', teacherPath, ...pairs, '--K', '32', '--teacher-check', '0', '--no-compare-scratch', '--log-every', '1',
+    '--workers', '1', '--output-dir', outDir,
+  ];
+
+  it('train --help lists the presets', () => {
+    const help = run(['train', '--help']);
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/swin_tiny_patch4_window7_224: Swin, dim 96, depths 2-2-6-2, heads 3-6-12-24, window 7, patch 4, 224 px/);
+    expect(help.stdout).toMatch(/cait_s24_224: CaiT, dim 384, depth 24 \+ 2, heads 8/);
+  });
+
+  it('distils from a ViT teacher across grids (merged 8x8 -> 4x4, and 4x4 against the teacher\'s 4x4 + cls)', () => {
+    const out = path.join(work, 'swin');
+    const r = run(swinFlags(out, ['--s-id', '0', '2', '--t-id', '1', '2', '--max-patch-num', '16']));
+    expect(r.stderr).not.toMatch(/Error/);
+    expect(r.status).toBe(0);
+    const steps = readFileSync(path.join(out, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((rec) => rec.kind === 'step');
+    expect(steps.length).toBeGreaterThan(0);
+    for (const s of steps) for (const term of ['sample', 'patch', 'rand']) expect(s.loss[term]).toBeGreaterThan(0);
+  });
+
+  it('rejects a pair whose grids differ without --max-patch-num before training, naming the flags and both grids', () => {
+    const r = run(swinFlags(path.join(work, 'swin-bad'), ['--s-id', '0', '2', '--t-id', '1', '2']));
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/--s-id 0 \/ --t-id 1 \(student 'swin_tiny_patch4_window7_224' block 0, teacher 'deit_tiny_patch16_224' block 1\): .*the student's 8x8 grid and the teacher's 4x4 grid differ; set max_patch_num/);
+    expect(existsSync(path.join(work, 'swin-bad', 'checkpoint-last'))).toBe(false);
+  });
+});
+
 describe('quickstart (shortened)', () => {
   it('trains a teacher, a scratch baseline and the distilled student on Fashion-MNIST, then writes the report', () => {
     const out = path.join(work, 'quickstart');

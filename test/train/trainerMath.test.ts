@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { NativeTrainer } from '../../src/train/nativeTrainer.js';
 import { crossEntropyRef, hardKdRef, softKdRef } from './logitReference.js';
-import { CLASSES, randomBatch, tinyModel, trainerOptions } from './tinyModels.js';
+import { CLASSES, randomBatch, tinyModel, tinySwin, trainerOptions } from './tinyModels.js';
 
 const rel = (a: number, b: number) => Math.abs(a - b) / Math.max(Math.abs(b), 1e-12);
 
@@ -178,6 +178,18 @@ describe('bf16 autocast', () => {
     const bf16 = await new NativeTrainer(student, teacher, null, trainerOptions({ amp: true })).lossTerms(batch, 0);
     expect(Number.isFinite(bf16.total)).toBe(true);
     expect(rel(bf16.base, fp32.base)).toBeLessThan(0.05);
+    expect(bf16.total).not.toBe(fp32.total);
+  });
+
+  it('a Swin student (bf16 Linear outputs feed its norms) runs under --amp, merged onto the ViT teacher\'s grid', async () => {
+    const batch = randomBatch(4, 17);
+    const student = tinySwin({}, 1), teacher = tinyModel({ embedDim: 48, depth: 3 }, 2);
+    const pairs = { sIds: [0, 2], tIds: [1, 2], maxPatchNum: 16 };
+    const fp32 = await new NativeTrainer(student, teacher, null, trainerOptions(pairs)).lossTerms(batch, 0);
+    const bf16 = await new NativeTrainer(student, teacher, null, trainerOptions({ ...pairs, amp: true })).step(batch, 1e-3, 0);
+    for (const term of ['total', 'sample', 'patch', 'rand'] as const) expect(Number.isFinite(bf16[term]), term).toBe(true);
+    expect(rel(bf16.base, fp32.base)).toBeLessThan(0.05);
+    expect(rel(bf16.patch, fp32.patch)).toBeLessThan(0.2);
     expect(bf16.total).not.toBe(fp32.total);
   });
 });
