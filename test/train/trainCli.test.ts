@@ -110,8 +110,9 @@ describe('mdistill train (CLI)', () => {
 
 describe('a Swin student (CLI)', () => {
   /** A Swin student on a 16 px input, patch 2: blocks 0-1 on an 8x8 grid (block 1 shifted), block 2 on 4x4. */
+  // --config quickstart: without it, a 224 px Swin preset starts from the Swin recipe, which sets --max-patch-num.
   const swinFlags = (outDir: string, pairs: string[]) => [
-    'train', '--data-set', 'SYNTHETIC', '--input-size', '16', '--train-subset', '128', '--batch-size', '16', '--epochs', '1',
+    'train', '--config', 'quickstart', '--data-set', 'SYNTHETIC', '--input-size', '16', '--train-subset', '128', '--batch-size', '16', '--epochs', '1',
     '--model', 'swin_tiny_patch4_window7_224', '--model-overrides', '{"patchSize":2,"embedDim":16,"depths":[2,1],"stageHeads":[2,2],"windowSize":4}',
     '--teacher-model', 'deit_tiny_patch16_224', '--teacher-overrides', '{"embedDim":48,"depth":3,"numHeads":2,"patchSize":4}',
     '--teacher-path', teacherPath, ...pairs, '--K', '32', '--teacher-check', '0', '--no-compare-scratch', '--log-every', '1',
