@@ -2,16 +2,17 @@
 
 #include <cmath>
 
-#include "model/batched_matmul.h"
+#include "gemm/matmul.h"
 
 namespace mdistill::model {
 
 namespace {
 // Applies a heads×heads Linear across the head axis of attention maps [B, H, N, N] (talking heads). Written as
-// W @ attn[b] over the flattened maps, which equals timm's Linear on attn.permute(0, 2, 3, 1) without the two permuted copies.
+// W @ attn[b] over the flattened maps (W broadcast over the batch), which equals timm's Linear on
+// attn.permute(0, 2, 3, 1) without the two permuted copies.
 at::Tensor MixHeads(const at::Tensor& attn, const Linear& mix) {
   const int64_t B = attn.size(0), H = attn.size(1);
-  at::Tensor mixed = BatchedMatmul(mix.weight.unsqueeze(0).expand({B, H, H}), attn.reshape({B, H, -1}));
+  at::Tensor mixed = gemm::Matmul(mix.weight.unsqueeze(0), attn.reshape({B, H, -1}));
   // In place: the product is a fresh tensor that its backward does not keep, so this saves a map-sized copy.
   return mixed.add_(mix.bias.view({1, H, 1})).view(attn.sizes());
 }
@@ -32,14 +33,14 @@ at::Tensor Attention::Forward(const at::Tensor& x) const {
   at::Tensor qkv = qkv_->Forward(x).view({B, N, 3, heads_, hd}).permute({2, 0, 3, 1, 4}).contiguous();
   at::Tensor q = qkv[0].view({B * heads_, N, hd}), k = qkv[1].view({B * heads_, N, hd}), v = qkv[2].view({B * heads_, N, hd});
   const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
-  at::Tensor attn = BatchedMatmul(q * scale, k.transpose(1, 2));
+  at::Tensor attn = gemm::Matmul(q, k.transpose(1, 2), scale);
   if (projL_) {
     attn = MixHeads(attn.view({B, heads_, N, N}), *projL_);
     attn = MixHeads(at::softmax(attn, -1), *projW_).reshape({B * heads_, N, N});
   } else {
     attn = at::softmax(attn, -1);
   }
-  at::Tensor out = BatchedMatmul(attn, v).view({B, heads_, N, hd}).transpose(1, 2).reshape({B, N, C});
+  at::Tensor out = gemm::Matmul(attn, v).view({B, heads_, N, hd}).transpose(1, 2).reshape({B, N, C});
   return proj_->Forward(out);
 }
 
@@ -53,11 +54,11 @@ ClassAttention::ClassAttention(int64_t dim, int64_t heads, bool qkvBias, Init& i
 at::Tensor ClassAttention::Forward(const at::Tensor& u) const {
   const int64_t B = u.size(0), N = u.size(1), C = u.size(2), hd = C / heads_;
   const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
-  at::Tensor q = (q_->Forward(u.select(1, 0)) * scale).view({B * heads_, 1, hd});
+  at::Tensor q = q_->Forward(u.select(1, 0)).view({B * heads_, 1, hd});
   at::Tensor k = k_->Forward(u).view({B, N, heads_, hd}).transpose(1, 2).reshape({B * heads_, N, hd});
   at::Tensor v = v_->Forward(u).view({B, N, heads_, hd}).transpose(1, 2).reshape({B * heads_, N, hd});
-  at::Tensor attn = at::softmax(BatchedMatmul(q, k.transpose(1, 2)), -1);
-  return proj_->Forward(BatchedMatmul(attn, v).view({B, 1, C}));
+  at::Tensor attn = at::softmax(gemm::Matmul(q, k.transpose(1, 2), scale), -1);
+  return proj_->Forward(gemm::Matmul(attn, v).view({B, 1, C}));
 }
 
 }  // namespace mdistill::model

@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "gemm/linear.h"
+
 namespace mdistill::model {
 
 at::Tensor Init::TruncNormal(at::IntArrayRef shape, double std) {
@@ -21,6 +23,8 @@ Linear::Linear(int64_t in, int64_t out, bool withBias, Init& init) {
   if (withBias) bias = register_parameter("bias", at::zeros({out}));
 }
 
+at::Tensor Linear::Forward(const at::Tensor& x, bool gelu) const { return gemm::Linear(x, weight, bias, gelu); }
+
 LayerNorm::LayerNorm(int64_t dim) {
   weight = register_parameter("weight", at::ones({dim}));
   bias = register_parameter("bias", at::zeros({dim}));
@@ -39,10 +43,10 @@ PatchEmbed::PatchEmbed(int64_t inChans, int64_t dim, int64_t patch, Init& init) 
 
 at::Tensor PatchEmbed::Forward(const at::Tensor& x) const {
   // A stride-p, kernel-p conv is a GEMM over non-overlapping patches: gather each patch as a row
-  // (one copy), then one at::linear. Same result as conv2d + flatten(2).transpose(1, 2), and faster on CPU.
+  // (one copy of the image), then one product. Same result as conv2d + flatten(2).transpose(1, 2), and faster on CPU.
   const int64_t B = x.size(0), C = x.size(1), gh = x.size(2) / patch_, gw = x.size(3) / patch_;
   at::Tensor patches = x.reshape({B, C, gh, patch_, gw, patch_}).permute({0, 2, 4, 1, 3, 5}).reshape({B, gh * gw, C * patch_ * patch_});
-  return at::linear(patches, proj_->weight.reshape({proj_->weight.size(0), -1}), proj_->bias);
+  return gemm::Linear(patches, proj_->weight.reshape({proj_->weight.size(0), -1}), proj_->bias);
 }
 
 Mlp::Mlp(int64_t dim, int64_t hidden, Init& init) {
@@ -50,12 +54,7 @@ Mlp::Mlp(int64_t dim, int64_t hidden, Init& init) {
   fc2_ = register_module("fc2", std::make_shared<Linear>(hidden, dim, true, init));
 }
 
-at::Tensor Mlp::Forward(const at::Tensor& x) const {
-  at::Tensor hidden = fc1_->Forward(x);
-  // Without autograd the widest activation can be overwritten in place (with it, GELU's backward needs its input).
-  hidden = at::GradMode::is_enabled() ? at::gelu(hidden) : at::gelu_(hidden);
-  return fc2_->Forward(hidden);
-}
+at::Tensor Mlp::Forward(const at::Tensor& x) const { return fc2_->Forward(fc1_->Forward(x, /*gelu=*/true)); }
 
 at::Tensor DropPath(const at::Tensor& x, double rate, bool train) {
   if (!train || rate <= 0.0) return x;

@@ -1,14 +1,14 @@
 // The public face of the native addon. Everything outside src/native/ goes through these wrappers.
 import { availableParallelism } from 'node:os';
 import type {
-  GemmBenchmarkResult, MatmulProbeResult, MdistillAddon, RawBatch, NativeErrorCode, RawManifoldLossArgs, RawManifoldLossResult, RawModel, RawModelConfig,
+  BatchedMatmulImpl, GemmBenchmarkResult, GemmShapeBenchmarkArgs, GemmShapeBenchmarkResult, MatmulProbeResult, MdistillAddon, RawBatch, NativeErrorCode, RawManifoldLossArgs, RawManifoldLossResult, RawModel, RawModelConfig,
   RawRuntimeInfo, RawTrainer, RawTrainerOptions, RawEvalCounts, RawProcessGroup, RawProcessGroupOptions,
 } from './addonTypes.js';
 import { defaultAddonCandidates, loadAddonFrom } from './loader.js';
 import { detectLoadedBlas, type BlasInfo } from './blas.js';
 
 export type {
-  FeatureArray, GemmBenchmarkResult, MatmulProbeResult, NativeErrorCode, RawManifoldLossArgs, RawManifoldLossResult,
+  BatchedMatmulImpl, FeatureArray, GemmBenchmarkResult, GemmShapeBenchmarkArgs, GemmShapeBenchmarkResult, MatmulProbeResult, RawGemmEngineInfo, NativeErrorCode, RawManifoldLossArgs, RawManifoldLossResult,
 } from './addonTypes.js';
 export type { RawBatch, RawTrainer, RawTrainerOptions, RawStepTerms, RawEvalCounts } from './addonTypes.js';
 export type { RawProcessGroup, RawProcessGroupOptions } from './addonTypes.js';
@@ -62,6 +62,10 @@ export function gemmBenchmark(size: number, minSeconds: number): Promise<GemmBen
   return addon().gemmBenchmark(size, minSeconds);
 }
 
+export function gemmShapeBenchmark(args: GemmShapeBenchmarkArgs): Promise<GemmShapeBenchmarkResult> {
+  return addon().gemmShapeBenchmark(args);
+}
+
 /** A native ViT/DeiT or CaiT; src/model/nativeModel.ts is its public face. */
 export function createRawModel(config: RawModelConfig): RawModel {
   return new (addon().Model)(config);
@@ -71,8 +75,8 @@ export function resamplePosEmbed(data: Float32Array, shape: number[], newGrid: [
   return addon().resamplePosEmbed(data, shape, newGrid, numPrefixTokens);
 }
 
-/** Runs the attention matmul kernel or its reference, forward and backward (see addonTypes.ts). */
-export function batchedMatmulCheck(a: Float32Array, aShape: number[], b: Float32Array, bShape: number[], gradOut: Float32Array, impl: 'kernel' | 'reference'): Promise<{ out: Float32Array; gradA: Float32Array; gradB: Float32Array }> {
+/** Runs the GEMM layer's batched matmul on one engine, or its reference, forward and backward (see addonTypes.ts). */
+export function batchedMatmulCheck(a: Float32Array, aShape: number[], b: Float32Array, bShape: number[], gradOut: Float32Array, impl: BatchedMatmulImpl): Promise<{ out: Float32Array; gradA: Float32Array; gradB: Float32Array }> {
   return addon().batchedMatmulCheck(a, aShape, b, bShape, gradOut, impl);
 }
 

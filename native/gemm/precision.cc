@@ -1,0 +1,20 @@
+#include "gemm/precision.h"
+
+#include <ATen/autocast_mode.h>
+
+namespace mdistill::gemm {
+
+bool Bf16Wanted() { return at::autocast::is_cpu_enabled() && at::autocast::get_autocast_cpu_dtype() == at::kBFloat16; }
+
+at::ScalarType OperandType(const at::Tensor& a, const at::Tensor& b) {
+  if (a.scalar_type() == at::kDouble || b.scalar_type() == at::kDouble) return at::kDouble;
+  if (a.scalar_type() == at::kBFloat16 || b.scalar_type() == at::kBFloat16) return at::kBFloat16;
+  return Bf16Wanted() ? at::kBFloat16 : at::kFloat;
+}
+
+at::ScalarType ResultType(const at::Tensor& a, at::ScalarType operand) {
+  if (operand == at::kDouble) return at::kDouble;
+  return a.scalar_type() == at::kBFloat16 ? at::kBFloat16 : at::kFloat;
+}
+
+}  // namespace mdistill::gemm
