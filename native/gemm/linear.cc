@@ -45,10 +45,15 @@ at::Tensor Forward(const at::Tensor& x2, const at::Tensor& w, const at::Tensor& 
   return at::gelu(y);
 }
 
+// libtorch 1.13's custom functions take no undefined tensor argument: a Linear without bias passes this instead.
+at::Tensor NoBias(const at::Tensor& weight) { return at::empty({0}, weight.options().requires_grad(false)); }
+
 class LinearFunction : public torch::autograd::Function<LinearFunction> {
  public:
-  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias,
+  // bias: [out], or NoBias().
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& weight, const at::Tensor& biasArg,
                             bool gelu) {
+    const at::Tensor bias = biasArg.numel() > 0 ? biasArg : at::Tensor();
     const at::ScalarType operand = OperandType(x, weight);
     // The operands as the products use them, kept for backward (under --amp: bfloat16, half the memory).
     const at::Tensor x2 = x.reshape({-1, x.size(-1)}).to(operand);
@@ -82,7 +87,7 @@ class LinearFunction : public torch::autograd::Function<LinearFunction> {
       dw = at::empty({w.size(0), w.size(1)}, g.options().dtype(type("weight_type")));
       ProductInto(dw, gOperand.t(), x2);  // dW = dYᵀ·X
     }
-    if (ctx->needs_input_grad(2)) db = g.sum(0, false, type("bias_type"));
+    if (ctx->needs_input_grad(2)) db = g.sum(0, false, type("bias_type"));  // never for NoBias(), which needs no gradient
     return {dx, dw, db, at::Tensor()};
   }
 };
@@ -99,7 +104,7 @@ at::Tensor Linear(const at::Tensor& x, const at::Tensor& weight, const at::Tenso
   CheckShapes(x, weight, bias);
   const bool grad = at::GradMode::is_enabled() &&
                     (x.requires_grad() || weight.requires_grad() || (bias.defined() && bias.requires_grad()));
-  if (grad) return LinearFunction::apply(x, weight, bias, gelu);
+  if (grad) return LinearFunction::apply(x, weight, bias.defined() ? bias : NoBias(weight), gelu);
   const at::ScalarType operand = OperandType(x, weight);
   at::Tensor y = Forward(x.reshape({-1, x.size(-1)}).to(operand), weight.to(operand), bias, gelu, ResultType(x, operand), nullptr);
   return y.view(OutputSizes(x, weight));

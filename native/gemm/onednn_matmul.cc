@@ -6,6 +6,7 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <memory>
 #include <mutex>
@@ -172,6 +173,8 @@ class PrimitiveCache {
   std::unordered_map<std::string, std::shared_ptr<const Entry>> entries_;
 };
 
+std::atomic<uint64_t> productsRun{0};
+
 PrimitiveCache& Cache() {
   static PrimitiveCache cache;
   return cache;
@@ -241,8 +244,11 @@ bool TryMatmul(const MatmulCall& c) {
   thread_local dnnl::stream stream(engine);
   e->primitive->execute(stream, args);
   stream.wait();
+  productsRun.fetch_add(1, std::memory_order_relaxed);
   return true;
 }
+
+uint64_t ProductsRun() { return productsRun.load(std::memory_order_relaxed); }
 
 std::string ImplementationFor(const MatmulCall& c) {
   std::shared_ptr<const Entry> e = Lookup(c);
@@ -260,6 +266,7 @@ std::string IsaName() { return ""; }
 bool IsaHasAvx512() { return false; }
 bool IsaHasBf16() { return false; }
 bool TryMatmul(const MatmulCall&) { return false; }
+uint64_t ProductsRun() { return 0; }
 std::string ImplementationFor(const MatmulCall&) { return ""; }
 }  // namespace mdistill::gemm::onednn
 

@@ -5,6 +5,7 @@
 #pragma once
 #include <ATen/ATen.h>
 
+#include <cstdint>
 #include <string>
 
 namespace mdistill::gemm::onednn {
@@ -28,6 +29,9 @@ struct MatmulCall {
 // out = gelu?(alpha·a·b + bias). Returns false, leaving out untouched, when oneDNN is not compiled in or has no
 // optimised kernel for this case (its reference implementation is never used); the caller then uses ATen.
 bool TryMatmul(const MatmulCall& call);
+
+// How many products oneDNN has run in this process (tests check that a path really reached oneDNN).
+uint64_t ProductsRun();
 
 // The oneDNN implementation TryMatmul runs for this case ("brg:avx512_core", "gemm:jit", ...), or "" when it
 // would decline. For benchmarks and tests.

@@ -106,6 +106,9 @@ export interface RawForwardOptions {
   blocks?: number[];
   /** Training mode: drop-path on, distilled models return both heads. Default false. */
   train?: boolean;
+  /** Run a bfloat16 copy of the model (made on first use, refreshed after weight changes): the whole forward in
+   *  bfloat16, as --amp runs the teacher. Default false. */
+  amp?: boolean;
 }
 
 export interface RawBlockOutput {
