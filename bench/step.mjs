@@ -2,16 +2,20 @@
 // manifold loss, AdamW), ours (the native Trainer) against the PyTorch eager peer (shared/peer/torch_step.py) with
 // the same models, shapes and loss weights, run in the same invocation. Ours and the peer alternate in rounds (the
 // machine may be shared); the ratio is taken per round, then the median over rounds. Also reports the achieved
-// GFLOP/s (FLOPs counted analytically) against a measured square-GEMM peak of this machine.
-//   npm run bench -- step [--config small|paper224] [--batch N] [--no-peer] [--warmup N] [--steps N] [--rounds N]
-//                         [--threads N] [--gemm-size N]
-// The GEMM peak is the best of short square-GEMM runs before and after each config (on a shared machine the best
-// one is the closest to what the cores can do); the fractions are the achieved GFLOP/s over it.
+// GFLOP/s (FLOPs counted analytically) against the GEMM peak of this machine: the best oneDNN figure over the models'
+// matrix product shapes (bench/gemmShapes.mjs, as `bench gemm` measures them), float32, or bfloat16 under --amp.
+//   npm run bench -- step [--config small|paper224] [--batch N] [--amp] [--no-peer] [--warmup N] [--steps N]
+//                         [--rounds N] [--threads N]
+// --amp: ours with bf16 products and the teacher in bf16, the peer under bf16 autocast (`ratio`, like for like);
+// the peer also runs in float32 each round for `ratio_vs_peer_fp32`.
+// The GEMM peak is the best of runs before and after each config (on a shared machine the best one is the closest
+// to what the cores can do); the fractions are the achieved GFLOP/s over it.
 import { MODEL_PRESETS, resolveModel } from '../dist/model/modelConfig.js';
 import { NativeModel } from '../dist/model/nativeModel.js';
 import { NativeTrainer } from '../dist/train/nativeTrainer.js';
-import { gemmBenchmark, runtimeInfo, setThreads } from '../dist/native/index.js';
+import { runtimeInfo, setThreads } from '../dist/native/index.js';
 import { median, parseFlags, runPeer, timeReps } from './common.mjs';
+import { gemmPeak } from './gemmShapes.mjs';
 
 // The peer's CONFIGS (torch_step.py), in our model configs.
 const small = { imgSize: 28, patchSize: 4, inChans: 1, numClasses: 10 };
@@ -30,11 +34,11 @@ const CONFIGS = {
 // The peer's loss: kd + 4·patch + 0.1·sample + 0.2·rand + 0·CE, K = 192; AdamW lr 5e-4, wd 0.05; no EMA, no drop-path.
 const LOSS = {
   kd: 'soft', alpha: 1, beta: 1, tau: 1, wPatch: 4, wSample: 0.1, wRand: 0.2, K: 192, maxPatchNum: 0, manifoldImpl: 'fused', weightDecay: 0.05,
-  emaDecay: 0, amp: false,
+  emaDecay: 0,
 };
 const LR = 5e-4;
 
-const flags = parseFlags(process.argv.slice(2), { peer: true });
+const flags = parseFlags(process.argv.slice(2), { peer: true, amp: false });
 const positive = (name, fallback, min = 1) => {
   if (flags[name] === undefined) return fallback;
   const n = Number(flags[name]);
@@ -48,7 +52,8 @@ const configs = flags.config ? [flags.config] : Object.keys(CONFIGS);
 const warmup = positive('warmup', 2, 0);
 const steps = positive('steps', 5);
 const rounds = positive('rounds', 2);
-const gemmSize = positive('gemm-size', 1024);
+const amp = flags.amp === true;
+const peakDtype = amp ? 'bfloat16' : 'float32';
 
 /** The middle value, or the mean of the two middle ones (common.mjs's median takes the upper one). */
 function midMedian(xs) {
@@ -102,27 +107,22 @@ function randomInput(n) {
   return a;
 }
 
-async function gemmPeak() {
-  let best = 0;
-  for (let i = 0; i < 3; i++) best = Math.max(best, (await gemmBenchmark(gemmSize, 0.3)).gflops);
-  return best;
-}
-
 async function benchConfig(name, threads) {
   const spec = CONFIGS[name];
   const batch = positive('batch', spec.batch);
   const student = new NativeModel(spec.student, { seed: 0 });
   const teacher = new NativeModel(spec.teacher, { seed: 1 });
-  const trainer = new NativeTrainer(student, teacher, null, { ...LOSS, sIds: spec.sIds, tIds: spec.tIds, clipGrad: 0, seed: 0 });
+  const trainer = new NativeTrainer(student, teacher, null, { ...LOSS, amp, sIds: spec.sIds, tIds: spec.tIds, clipGrad: 0, seed: 0 });
   const c = spec.student;
   const shape = [batch, c.inChans, c.imgSize, c.imgSize];
   const images = randomInput(shape.reduce((a, b) => a * b, 1));
   const labels = Int32Array.from({ length: batch }, () => Math.floor(Math.random() * c.numClasses));
-  const peakBefore = await gemmPeak();
+  const peakBefore = await gemmPeak(peakDtype);
   let stepIndex = 0;
   const phaseLog = [];
   const oursRounds = [];
   const peerRounds = [];
+  const peerFp32Rounds = [];
   for (let r = 0; r < rounds; r++) {
     const times = await timeReps(async () => {
       const terms = await trainer.step({ images, shape, labels }, LR, stepIndex++);
@@ -131,16 +131,20 @@ async function benchConfig(name, threads) {
     }, { warmup: r === 0 ? warmup : Math.min(warmup, 1), reps: steps });
     oursRounds.push(median(times));
     if (flags.peer) {
-      peerRounds.push(runPeer(['--config', name, '--batch', String(batch), '--warmup', String(warmup), '--steps', String(steps),
-        '--threads', String(threads)]));
+      const peerArgs = ['--config', name, '--batch', String(batch), '--warmup', String(warmup), '--steps', String(steps),
+        '--threads', String(threads)];
+      peerRounds.push(runPeer(amp ? [...peerArgs, '--amp'] : peerArgs));
+      if (amp) peerFp32Rounds.push(runPeer(peerArgs));
     }
   }
-  const peakGflops = Math.max(peakBefore, await gemmPeak());
+  const peakAfter = await gemmPeak(peakDtype);
+  const peak = peakAfter.gflops > peakBefore.gflops ? peakAfter : peakBefore;
+  const peakGflops = peak.gflops;
   const oursS = midMedian(oursRounds);
   const flops = stepFlops(spec, batch);
   const gflops = flops.total / oursS / 1e9;
   const entry = {
-    config: name, batch, warmup, steps, rounds,
+    config: name, batch, amp, warmup, steps, rounds,
     step_s_median: +oursS.toFixed(4),
     img_per_s: +(batch / oursS).toFixed(2),
     step_gflop: +(flops.total / 1e9).toFixed(2),
@@ -148,6 +152,7 @@ async function benchConfig(name, threads) {
     peak_fraction: +(gflops / peakGflops).toFixed(3),
     step_s_per_round: oursRounds.map((s) => +s.toFixed(4)),
     gemm_peak_gflops: +peakGflops.toFixed(1),
+    gemm_peak: `${peak.engine} ${peak.dtype}, ${peak.shape}`,
   };
   if (phaseLog.length) {
     // The native step's own phase split (seconds, median over the timed steps).
@@ -162,6 +167,13 @@ async function benchConfig(name, threads) {
     entry.peer_peak_fraction = +(flops.total / peerS / 1e9 / peakGflops).toFixed(3);
     entry.ratio_per_round = oursRounds.map((s, i) => +(peerRounds[i].step_s_median / s).toFixed(3));
     entry.ratio = +midMedian(entry.ratio_per_round).toFixed(3);
+    if (amp) {
+      const peerFp32S = midMedian(peerFp32Rounds.map((p) => p.step_s_median));
+      entry.peer_fp32_step_s_median = peerFp32S;
+      entry.peer_fp32_img_per_s = +(batch / peerFp32S).toFixed(2);
+      entry.ratio_vs_peer_fp32_per_round = oursRounds.map((s, i) => +(peerFp32Rounds[i].step_s_median / s).toFixed(3));
+      entry.ratio_vs_peer_fp32 = +midMedian(entry.ratio_vs_peer_fp32_per_round).toFixed(3);
+    }
     entry.peer_torch = peerRounds[0].torch;
   }
   return entry;
@@ -175,7 +187,9 @@ for (const name of configs) {
   console.log(JSON.stringify(entry));
   results.push(entry);
 }
-const summary = { bench: 'step', threads: info.threads, blas: info.blas.name, gemm_size: gemmSize, libtorch: info.libtorchVersion };
+const summary = {
+  bench: 'step', threads: info.threads, amp, gemm_engine: info.gemmEngine.engine, blas: info.blas.name, libtorch: info.libtorchVersion,
+};
 if (results.length > 1) {
   summary.img_per_s_by_config = Object.fromEntries(results.map((r) => [r.config, r.img_per_s]));
   if (flags.peer) summary.ratio_by_config = Object.fromEntries(results.map((r) => [r.config, r.ratio]));
