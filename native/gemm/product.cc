@@ -1,11 +1,14 @@
 #include "gemm/product.h"
 
+#include <ATen/record_function.h>
+
 #include "gemm/gemm_engine.h"
 #include "gemm/onednn_matmul.h"
 
 namespace mdistill::gemm {
 
 void ProductInto(const at::Tensor& out, const at::Tensor& a, const at::Tensor& b, const ProductOptions& o) {
+  RECORD_FUNCTION("mdistill::gemm::ProductInto", std::vector<c10::IValue>({a, b}));  // names the products in profiles
   if (ActiveEngine() == Engine::kOneDnn && out.is_cpu()) {
     onednn::MatmulCall call{out, a, b, o.bias, o.gelu, o.alpha};
     if (onednn::TryMatmul(call)) return;

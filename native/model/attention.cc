@@ -3,20 +3,9 @@
 #include <cmath>
 
 #include "gemm/matmul.h"
+#include "gemm/self_attention.h"
 
 namespace mdistill::model {
-
-namespace {
-// Applies a heads×heads Linear across the head axis of attention maps [B, H, N, N] (talking heads). Written as
-// W @ attn[b] over the flattened maps (W broadcast over the batch), which equals timm's Linear on
-// attn.permute(0, 2, 3, 1) without the two permuted copies.
-at::Tensor MixHeads(const at::Tensor& attn, const Linear& mix) {
-  const int64_t B = attn.size(0), H = attn.size(1);
-  at::Tensor mixed = gemm::Matmul(mix.weight.unsqueeze(0), attn.reshape({B, H, -1}));
-  // In place: the product is a fresh tensor that its backward does not keep, so this saves a map-sized copy.
-  return mixed.add_(mix.bias.view({1, H, 1})).view(attn.sizes());
-}
-}  // namespace
 
 Attention::Attention(int64_t dim, int64_t heads, bool qkvBias, bool talkingHeads, Init& init) : heads_(heads) {
   qkv_ = register_module("qkv", std::make_shared<Linear>(dim, 3 * dim, qkvBias, init));
@@ -28,19 +17,16 @@ Attention::Attention(int64_t dim, int64_t heads, bool qkvBias, bool talkingHeads
 }
 
 at::Tensor Attention::Forward(const at::Tensor& x) const {
-  const int64_t B = x.size(0), N = x.size(1), C = x.size(2), hd = C / heads_;
-  // One contiguous copy splits q, k, v into [B, H, N, hd] each, so the batched GEMMs below need no further copies.
-  at::Tensor qkv = qkv_->Forward(x).view({B, N, 3, heads_, hd}).permute({2, 0, 3, 1, 4}).contiguous();
-  at::Tensor q = qkv[0].view({B * heads_, N, hd}), k = qkv[1].view({B * heads_, N, hd}), v = qkv[2].view({B * heads_, N, hd});
+  const int64_t hd = x.size(2) / heads_;
   const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
-  at::Tensor attn = gemm::Matmul(q, k.transpose(1, 2), scale);
+  at::Tensor qkv = qkv_->Forward(x);
+  at::Tensor out;
   if (projL_) {
-    attn = MixHeads(attn.view({B, heads_, N, N}), *projL_);
-    attn = MixHeads(at::softmax(attn, -1), *projW_).reshape({B * heads_, N, N});
+    const gemm::TalkingHeads talking{projL_->weight, projL_->bias, projW_->weight, projW_->bias};
+    out = gemm::SelfAttention(qkv, heads_, scale, &talking);
   } else {
-    attn = at::softmax(attn, -1);
+    out = gemm::SelfAttention(qkv, heads_, scale);
   }
-  at::Tensor out = gemm::Matmul(attn, v).view({B, heads_, N, hd}).transpose(1, 2).reshape({B, N, C});
   return proj_->Forward(out);
 }
 

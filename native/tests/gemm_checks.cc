@@ -13,6 +13,7 @@
 #include "gemm/linear.h"
 #include "gemm/matmul.h"
 #include "gemm/onednn_matmul.h"
+#include "gemm/self_attention.h"
 #include "model/bf16_replica.h"
 #include "tests/check_report.h"
 
@@ -141,6 +142,48 @@ void CheckMatmulFloat32() {
                {Randn({37, 19}), Randn({19, 23})}, {37, 23});
 }
 
+// Self-attention over a fused qkv: the oneDNN engine's strided, fused-backward path against the ATen engine's
+// composition (split copy, batched products, transposes), forward and the qkv gradient; with talking heads, the
+// forward (inference reads q, k, v in place there too).
+void CheckSelfAttentionFloat32() {
+  const std::string check = "gemm float32 onednn = aten SelfAttention [3, 37, 3·24], 3 heads";
+  if (!gemm::onednn::Compiled()) return Skip(check, "this build has no oneDNN");
+  const double scale = 0.125;
+  const Op op = [scale](const std::vector<at::Tensor>& t) { return gemm::SelfAttention(t[0], 3, scale); };
+  const at::Tensor qkv = Randn({3, 37, 72}), gradOut = Randn({3, 37, 24});
+  Run ref;
+  {
+    gemm::ScopedEngine engine(gemm::Engine::kAten);
+    ref = Differentiate(op, {qkv}, gradOut);
+  }
+  gemm::ScopedEngine engine(gemm::Engine::kOneDnn);
+  const uint64_t before = gemm::onednn::ProductsRun();
+  const Run got = Differentiate(op, {qkv}, gradOut);
+  const uint64_t products = gemm::onednn::ProductsRun() - before;
+  const double worst = WorstDiff(got, ref);
+  // Forward: scores and output; backward: dP, dq, dk, dv.
+  Report(products == 6 && worst < kFloat32Tolerance, check,
+         "worst rel diff " + Num(worst) + " over output and qkv gradient (tolerance " + Num(kFloat32Tolerance) + "), " +
+             std::to_string(products) + " products on oneDNN");
+
+  const std::string talkingCheck = "gemm float32 onednn = aten SelfAttention with talking heads (inference) [3, 37, 3·32], 4 heads";
+  const at::Tensor qkv4 = Randn({3, 37, 96});
+  const gemm::TalkingHeads talking{Randn({4, 4}), Randn({4}), Randn({4, 4}), Randn({4})};
+  at::NoGradGuard noGrad;
+  at::Tensor want;
+  {
+    gemm::ScopedEngine aten(gemm::Engine::kAten);
+    want = gemm::SelfAttention(qkv4, 4, scale, &talking);
+  }
+  const uint64_t start = gemm::onednn::ProductsRun();
+  const at::Tensor out = gemm::SelfAttention(qkv4, 4, scale, &talking);
+  const uint64_t used = gemm::onednn::ProductsRun() - start;
+  const double diff = MaxRelDiff(out, want);
+  // Scores, the two head mixings, output.
+  Report(used == 4 && diff < kFloat32Tolerance, talkingCheck,
+         "rel diff " + Num(diff) + " (tolerance " + Num(kFloat32Tolerance) + "), " + std::to_string(used) + " products on oneDNN");
+}
+
 // ---- float64: our autograd functions' gradients against central finite differences (ATen does the products)
 
 void CheckFloat64Gradients(const std::string& name, const Op& op, const std::string& functionName,
@@ -184,6 +227,8 @@ void CheckFloat64() {
                         {Randn({2, 3, 5}), Randn({4, 5}), Randn({4})});
   CheckFloat64Gradients("Matmul broadcast·0.7 [1, 3, 4] x [2, 5, 4]ᵀ", MatmulOp(0.7, same, transposed), "MatmulFunction",
                         {Randn({1, 3, 4}), Randn({2, 5, 4})});
+  const Op attention = [](const std::vector<at::Tensor>& t) { return gemm::SelfAttention(t[0], 2, 0.6); };
+  CheckFloat64Gradients("SelfAttention [2, 5, 3·4], 2 heads", attention, "SelfAttentionFunction", {Randn({2, 5, 12})});
 }
 
 // ---- bfloat16
@@ -293,6 +338,7 @@ void CheckBf16Model() {
 void RunGemmChecks() {
   Guarded("gemm float32 Linear", CheckLinearFloat32);
   Guarded("gemm float32 Matmul", CheckMatmulFloat32);
+  Guarded("gemm float32 SelfAttention", CheckSelfAttentionFloat32);
   Guarded("gemm float64 gradients", CheckFloat64);
   Guarded("gemm bfloat16 under amp", CheckBf16);
   Guarded("gemm bfloat16 model", CheckBf16Model);

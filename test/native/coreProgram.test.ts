@@ -56,7 +56,7 @@ describe.skipIf(!hasCmake)('the native core without Node (C++ test program)', ()
       expect(lines.filter((l) => l.startsWith(`ok manifold fused = naive (float64) ${shapes}: `))).toHaveLength(1);
     }
     expect(lines).toContainEqual(expect.stringMatching(/^ok distill step: /));
-    expect(lines).toContain('ok malloc tuning after a step: applied: mmap threshold 32 MiB, no trimming; a 30 MiB block is heap');
+    expect(lines).toContain('ok malloc tuning after a step: applied: mmap threshold 32 MiB, no trimming, one arena; a 30 MiB block is heap');
     expect(lines.at(-1)).toBe('passed: 0 check(s) failed');
     expect(lines).toHaveLength(11 + GEMM_CHECKS.length);
     expect(status).toBe(0);
@@ -68,10 +68,12 @@ describe.skipIf(!hasCmake)('the native core without Node (C++ test program)', ()
     ...['Linear [3, 37, 19] x [29, 19]ᵀ + b', 'Linear + GELU [3, 37, 19] x [29, 19]ᵀ + b', 'Linear without bias [111, 19] x [29, 19]ᵀ',
       'Linear on a strided view (rows 40 apart)', 'Linear on a transposed input', 'Linear on a selected token [111, 3, 19][:, 1]',
       'Matmul q·kᵀ·0.3 [5, 37, 19] x [5, 23, 19]ᵀ', 'Matmul on a transposed a [5, 19, 37]ᵀ x [5, 19, 23]',
-      'Matmul broadcast [1, 7, 7] x [4, 7, 61]', 'Matmul M=1 [6, 1, 16] x [6, 33, 16]ᵀ', 'Matmul 2-D [37, 19] x [19, 23]']
+      'Matmul broadcast [1, 7, 7] x [4, 7, 61]', 'Matmul M=1 [6, 1, 16] x [6, 33, 16]ᵀ', 'Matmul 2-D [37, 19] x [19, 23]',
+      'SelfAttention [3, 37, 3·24], 3 heads', 'SelfAttention with talking heads (inference) [3, 37, 3·32], 4 heads']
       .map((op) => ({ name: `gemm float32 onednn = aten ${op}`, onednn: true })),
     { name: 'gemm float64 gradients = finite differences Linear + GELU [2, 3, 5] x [4, 5]ᵀ + b', onednn: false },
     { name: 'gemm float64 gradients = finite differences Matmul broadcast·0.7 [1, 3, 4] x [2, 5, 4]ᵀ', onednn: false },
+    { name: 'gemm float64 gradients = finite differences SelfAttention [2, 5, 3·4], 2 heads', onednn: false },
     { name: 'gemm bfloat16 under amp Linear [3, 37, 64] x [48, 64]ᵀ + b', onednn: true },
     { name: 'gemm bfloat16 under amp Matmul·0.5 [5, 37, 32] x [5, 23, 32]ᵀ', onednn: true },
     { name: "gemm bfloat16 in and out (a bfloat16 model's Linear + GELU)", onednn: true },
@@ -89,8 +91,10 @@ describe.skipIf(!hasCmake)('the native core without Node (C++ test program)', ()
       expect(lines.filter((l) => new RegExp(expected).test(l)), check.name).toHaveLength(1);
     }
     if (onednn) {
-      // Each float32 and bfloat16 op check ran its forward and both input gradients on oneDNN.
+      // Each float32 and bfloat16 op check ran its forward and both input gradients on oneDNN; self-attention its
+      // six products (four with talking heads, inference only).
       expect(lines.filter((l) => / 3 products on oneDNN$/.test(l))).toHaveLength(13);
+      expect(lines.filter((l) => / [46] products on oneDNN$/.test(l))).toHaveLength(2);
     }
     expect(status).toBe(0);
   });
