@@ -25,11 +25,12 @@ class Linear : public torch::nn::Module {
   at::Tensor weight, bias;
 };
 
-// nn.LayerNorm(dim, eps=1e-6).
+// nn.LayerNorm(dim, eps=1e-6). A bfloat16 input (a bfloat16 replica's forward) is normalised in float32 and returned
+// in bfloat16.
 class LayerNorm : public torch::nn::Module {
  public:
   explicit LayerNorm(int64_t dim);
-  at::Tensor Forward(const at::Tensor& x) const { return at::layer_norm(x, {weight.size(0)}, weight, bias, 1e-6); }
+  at::Tensor Forward(const at::Tensor& x) const;
   at::Tensor weight, bias;
 };
 
