@@ -52,14 +52,14 @@ class LinearFunction : public torch::autograd::Function<LinearFunction> {
  public:
   // bias: [out], or NoBias().
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& weight, const at::Tensor& biasArg,
-                            bool gelu) {
+                            bool gelu, bool productsReadIt) {
     const at::Tensor bias = biasArg.numel() > 0 ? biasArg : at::Tensor();
     const at::ScalarType operand = OperandType(x, weight);
     // The operands as the products use them, kept for backward (under --amp: bfloat16, half the memory).
     const at::Tensor x2 = x.reshape({-1, x.size(-1)}).to(operand);
     const at::Tensor w = weight.to(operand);
     at::Tensor h;
-    at::Tensor y = Forward(x2, w, bias, gelu, ResultType(x, operand), gelu ? &h : nullptr);
+    at::Tensor y = Forward(x2, w, bias, gelu, ResultType(weight.scalar_type(), operand, productsReadIt), gelu ? &h : nullptr);
     ctx->save_for_backward({x2, w, h});
     ctx->saved_data["x_sizes"] = x.sizes().vec();
     ctx->saved_data["x_type"] = static_cast<int64_t>(x.scalar_type());
@@ -88,13 +88,13 @@ class LinearFunction : public torch::autograd::Function<LinearFunction> {
       ProductInto(dw, gOperand.t(), x2);  // dW = dYᵀ·X
     }
     if (ctx->needs_input_grad(2)) db = g.sum(0, false, type("bias_type"));  // never for NoBias(), which needs no gradient
-    return {dx, dw, db, at::Tensor()};
+    return {dx, dw, db, at::Tensor(), at::Tensor()};
   }
 };
 
 }  // namespace
 
-at::Tensor Linear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, bool gelu) {
+at::Tensor Linear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, bool gelu, bool productsReadIt) {
   if (ActiveEngine() == Engine::kAten || !x.is_cpu()) {
     at::Tensor y = at::linear(x, weight, bias);
     if (!gelu) return y;
@@ -104,9 +104,10 @@ at::Tensor Linear(const at::Tensor& x, const at::Tensor& weight, const at::Tenso
   CheckShapes(x, weight, bias);
   const bool grad = at::GradMode::is_enabled() &&
                     (x.requires_grad() || weight.requires_grad() || (bias.defined() && bias.requires_grad()));
-  if (grad) return LinearFunction::apply(x, weight, bias.defined() ? bias : NoBias(weight), gelu);
+  if (grad) return LinearFunction::apply(x, weight, bias.defined() ? bias : NoBias(weight), gelu, productsReadIt);
   const at::ScalarType operand = OperandType(x, weight);
-  at::Tensor y = Forward(x.reshape({-1, x.size(-1)}).to(operand), weight.to(operand), bias, gelu, ResultType(x, operand), nullptr);
+  at::Tensor y = Forward(x.reshape({-1, x.size(-1)}).to(operand), weight.to(operand), bias, gelu,
+                         ResultType(weight.scalar_type(), operand, productsReadIt), nullptr);
   return y.view(OutputSizes(x, weight));
 }
 

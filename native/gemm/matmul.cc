@@ -59,7 +59,7 @@ class MatmulFunction : public torch::autograd::Function<MatmulFunction> {
     ctx->saved_data["b_sizes"] = b.sizes().vec();
     ctx->saved_data["a_type"] = static_cast<int64_t>(a.scalar_type());
     ctx->saved_data["b_type"] = static_cast<int64_t>(b.scalar_type());
-    return Product(ac, bc, alpha, ResultType(a, operand));
+    return Product(ac, bc, alpha, ResultType(a.scalar_type(), operand));
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
@@ -89,7 +89,7 @@ at::Tensor Matmul(const at::Tensor& a, const at::Tensor& b, double alpha) {
   const bool grad = at::GradMode::is_enabled() && (a.requires_grad() || b.requires_grad());
   if (grad) return MatmulFunction::apply(a, b, alpha);
   const at::ScalarType operand = OperandType(a, b);
-  return Product(a.to(operand), b.to(operand), alpha, ResultType(a, operand));
+  return Product(a.to(operand), b.to(operand), alpha, ResultType(a.scalar_type(), operand));
 }
 
 }  // namespace mdistill::gemm

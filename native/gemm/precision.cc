@@ -12,9 +12,10 @@ at::ScalarType OperandType(const at::Tensor& a, const at::Tensor& b) {
   return Bf16Wanted() ? at::kBFloat16 : at::kFloat;
 }
 
-at::ScalarType ResultType(const at::Tensor& a, at::ScalarType operand) {
+at::ScalarType ResultType(at::ScalarType model, at::ScalarType operand, bool productsReadIt) {
   if (operand == at::kDouble) return at::kDouble;
-  return a.scalar_type() == at::kBFloat16 ? at::kBFloat16 : at::kFloat;
+  if (model == at::kBFloat16 || (productsReadIt && operand == at::kBFloat16)) return at::kBFloat16;
+  return at::kFloat;
 }
 
 }  // namespace mdistill::gemm

@@ -52,11 +52,12 @@ struct Forward {
   at::Tensor probsOperand;  // the softmax in the products' dtype
 };
 
-Forward RunForward(const at::Tensor& qkv, const Dims& d, double scale, const TalkingHeads* talking) {
+// scoresType: float32 for training (and for a float32 qkv), bfloat16 for a bfloat16 model in inference.
+Forward RunForward(const at::Tensor& qkv, const Dims& d, double scale, const TalkingHeads* talking, at::ScalarType scoresType) {
   Forward f;
-  const at::ScalarType operand = OperandType(qkv, qkv), result = ResultType(qkv, operand);
+  const at::ScalarType operand = OperandType(qkv, qkv), result = ResultType(qkv.scalar_type(), operand, /*productsReadIt=*/true);
   f.operands = qkv.to(operand);
-  at::Tensor scores = at::empty({d.B, d.H, d.N, d.N}, qkv.options().dtype(result));
+  at::Tensor scores = at::empty({d.B, d.H, d.N, d.N}, qkv.options().dtype(scoresType));
   ProductInto(scores, Part(f.operands, d, 0), Part(f.operands, d, 1).transpose(-2, -1), {at::Tensor(), false, scale});
   if (talking) scores = MixHeads(scores, talking->preWeight, talking->preBias);
   f.probs = at::softmax(scores, -1);
@@ -71,7 +72,7 @@ class SelfAttentionFunction : public torch::autograd::Function<SelfAttentionFunc
  public:
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& qkv, int64_t heads, double scale) {
     const Dims d = DimsOf(qkv, heads);
-    Forward f = RunForward(qkv, d, scale, nullptr);
+    Forward f = RunForward(qkv, d, scale, nullptr, qkv.scalar_type() == at::kDouble ? at::kDouble : at::kFloat);
     ctx->save_for_backward({f.operands, f.probs, f.probsOperand});
     ctx->saved_data["heads"] = heads;
     ctx->saved_data["scale"] = scale;
@@ -134,7 +135,7 @@ bool NeedsGrad(const at::Tensor& qkv, const TalkingHeads* talking) {
 at::Tensor SelfAttention(const at::Tensor& qkv, int64_t heads, double scale, const TalkingHeads* talking) {
   const Dims d = DimsOf(qkv, heads);
   if (ActiveEngine() == Engine::kAten || !qkv.is_cpu()) return Composed(qkv, d, scale, talking);
-  if (!NeedsGrad(qkv, talking)) return RunForward(qkv, d, scale, talking).out;
+  if (!NeedsGrad(qkv, talking)) return RunForward(qkv, d, scale, talking, qkv.scalar_type()).out;
   if (talking) return Composed(qkv, d, scale, talking);
   return SelfAttentionFunction::apply(qkv, heads, scale);
 }

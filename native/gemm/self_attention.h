@@ -16,8 +16,9 @@ struct TalkingHeads {
 // parameters). With the oneDNN engine on CPU, q, k and v are read in place as strided views and the result is written
 // in place, with no split or transpose copies; when autograd needs it and there are no talking heads, one autograd
 // function keeps the softmax for backward and writes dq, dk and dv straight into one [B, N, 3C] gradient. Products
-// take bfloat16 operands under --amp (precision.h) while the softmax stays float32. The ATen engine, CUDA, and
-// talking heads under autograd compose Matmul and at::softmax.
+// take bfloat16 operands under --amp (precision.h) and the result is bfloat16 then (only the output projection
+// reads it); the softmax runs in float32 whenever qkv is float32 or needs a gradient (a bfloat16 model in inference
+// keeps bfloat16 scores). The ATen engine, CUDA, and talking heads under autograd compose Matmul and at::softmax.
 at::Tensor SelfAttention(const at::Tensor& qkv, int64_t heads, double scale, const TalkingHeads* talking = nullptr);
 
 }  // namespace mdistill::gemm

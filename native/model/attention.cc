@@ -19,7 +19,7 @@ Attention::Attention(int64_t dim, int64_t heads, bool qkvBias, bool talkingHeads
 at::Tensor Attention::Forward(const at::Tensor& x) const {
   const int64_t hd = x.size(2) / heads_;
   const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
-  at::Tensor qkv = qkv_->Forward(x);
+  at::Tensor qkv = qkv_->Forward(x, /*gelu=*/false, /*productsReadIt=*/true);
   at::Tensor out;
   if (projL_) {
     const gemm::TalkingHeads talking{projL_->weight, projL_->bias, projW_->weight, projW_->bias};

@@ -23,7 +23,9 @@ Linear::Linear(int64_t in, int64_t out, bool withBias, Init& init) {
   if (withBias) bias = register_parameter("bias", at::zeros({out}));
 }
 
-at::Tensor Linear::Forward(const at::Tensor& x, bool gelu) const { return gemm::Linear(x, weight, bias, gelu); }
+at::Tensor Linear::Forward(const at::Tensor& x, bool gelu, bool productsReadIt) const {
+  return gemm::Linear(x, weight, bias, gelu, productsReadIt);
+}
 
 LayerNorm::LayerNorm(int64_t dim) {
   weight = register_parameter("weight", at::ones({dim}));
@@ -61,7 +63,9 @@ Mlp::Mlp(int64_t dim, int64_t hidden, Init& init) {
   fc2_ = register_module("fc2", std::make_shared<Linear>(hidden, dim, true, init));
 }
 
-at::Tensor Mlp::Forward(const at::Tensor& x) const { return fc2_->Forward(fc1_->Forward(x, /*gelu=*/true)); }
+at::Tensor Mlp::Forward(const at::Tensor& x) const {
+  return fc2_->Forward(fc1_->Forward(x, /*gelu=*/true, /*productsReadIt=*/true));
+}
 
 at::Tensor DropPath(const at::Tensor& x, double rate, bool train) {
   if (!train || rate <= 0.0) return x;

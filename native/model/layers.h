@@ -18,10 +18,11 @@ struct Init {
 };
 
 // nn.Linear: `weight` [out, in], `bias` [out] (optional). With gelu, exact GELU of the result (timm's fc1 + act).
+// productsReadIt: only other matrix products read the result, so under --amp it may be bfloat16 (gemm/precision.h).
 class Linear : public torch::nn::Module {
  public:
   Linear(int64_t in, int64_t out, bool bias, Init& init);
-  at::Tensor Forward(const at::Tensor& x, bool gelu = false) const;
+  at::Tensor Forward(const at::Tensor& x, bool gelu = false, bool productsReadIt = false) const;
   at::Tensor weight, bias;
 };
 

@@ -266,17 +266,17 @@ struct RoundGrad : torch::autograd::Function<RoundGrad> {
   }
 };
 
-// Under --amp: float32 inputs, bfloat16 operands, float32 results and gradients. Held to (1) the float32 products
-// of the same bfloat16-rounded operands, at float32's tolerance (only the summation order differs), and (2) float32,
-// within what bfloat16's 8-bit significand allows.
-void CheckAmp(const std::string& name, const Op& ours, const Op& roundedReference, const Op& reference,
-              const std::vector<at::Tensor>& inputs, at::IntArrayRef outSizes) {
+// Under --amp: float32 inputs, bfloat16 operands; results in `resultType` (float32, or bfloat16 where only products
+// read them), gradients float32. Held to (1) the float32 products of the same bfloat16-rounded operands, at float32's
+// tolerance (only the summation order differs), when such a reference is given, and (2) float32, within what
+// bfloat16's 8-bit significand allows (twice that for a bfloat16 result, rounded once more).
+void CheckAmp(const std::string& name, const Op& ours, const Op* roundedReference, const Op& reference,
+              const std::vector<at::Tensor>& inputs, at::IntArrayRef outSizes, at::ScalarType resultType, uint64_t expectedProducts) {
   const std::string check = "gemm bfloat16 under amp " + name;
   if (!gemm::onednn::Compiled()) return Skip(check, "this build has no oneDNN");
-  constexpr double kBf16Tolerance = 3.0 / 256;  // a few units of bfloat16's last place, relative to the largest value
+  const double bf16Tolerance = (resultType == at::kBFloat16 ? 6.0 : 3.0) / 256;  // units of bfloat16's last place, relative to the largest value
   const at::Tensor gradOut = Randn(outSizes);
   const Run fp32 = Differentiate(reference, inputs, gradOut);
-  const Run rounded = Differentiate(roundedReference, inputs, gradOut);
   Run got;
   uint64_t products = 0;
   {
@@ -286,17 +286,17 @@ void CheckAmp(const std::string& name, const Op& ours, const Op& roundedReferenc
     got = Differentiate(ours, inputs, gradOut);
     products = gemm::onednn::ProductsRun() - before;
   }
-  bool float32 = got.out.scalar_type() == at::kFloat, finite = got.out.isfinite().all().item<bool>();
+  bool types = got.out.scalar_type() == resultType, finite = got.out.isfinite().all().item<bool>();
   for (const auto& g : got.grads) {
-    float32 = float32 && g.scalar_type() == at::kFloat;
+    types = types && g.scalar_type() == at::kFloat;
     finite = finite && g.isfinite().all().item<bool>();
   }
-  const double toRounded = WorstDiff(got, rounded), toFloat32 = WorstDiff(got, fp32);
-
-  Report(float32 && finite && products == 3 && toRounded < kFloat32Tolerance && toFloat32 < kBf16Tolerance, check,
-         "float32 results, finite; worst rel diff " + Num(toRounded) + " to float32 on the same bfloat16-rounded operands (tolerance " +
-             Num(kFloat32Tolerance) + "), " + Num(toFloat32) + " to float32 (tolerance " + Num(kBf16Tolerance) + "), " +
-             std::to_string(products) + " products on oneDNN");
+  const double toRounded = roundedReference ? WorstDiff(got, Differentiate(*roundedReference, inputs, gradOut)) : 0;
+  const double toFloat32 = WorstDiff(got, fp32);
+  Report(types && finite && products == expectedProducts && toRounded < kFloat32Tolerance && toFloat32 < bf16Tolerance, check,
+         std::string("result ") + c10::toString(got.out.scalar_type()) + ", float32 gradients, finite; worst rel diff " +
+             (roundedReference ? Num(toRounded) + " to float32 on the same bfloat16-rounded operands (tolerance " + Num(kFloat32Tolerance) + "), " : "") +
+             Num(toFloat32) + " to float32 (tolerance " + Num(bf16Tolerance) + "), " + std::to_string(products) + " products on oneDNN");
 }
 
 void CheckBf16() {
@@ -307,13 +307,25 @@ void CheckBf16() {
   const Op linearRounded = [](const std::vector<at::Tensor>& t) {
     return RoundGrad::apply(at::matmul(RoundOperand::apply(t[0]), RoundOperand::apply(t[1]).t())) + t[2];
   };
-  CheckAmp("Linear [3, 37, 64] x [48, 64]ᵀ + b", LinearOp(false, same), linearRounded, LinearReference(false, same),
-           {Randn({3, 37, 64}), Randn({48, 64}), Randn({48})}, {3, 37, 48});
+  CheckAmp("Linear [3, 37, 64] x [48, 64]ᵀ + b", LinearOp(false, same), &linearRounded, LinearReference(false, same),
+           {Randn({3, 37, 64}), Randn({48, 64}), Randn({48})}, {3, 37, 48}, at::kFloat, 3);
   const Op matmulRounded = [](const std::vector<at::Tensor>& t) {
     return RoundGrad::apply(at::matmul(RoundOperand::apply(t[0]), RoundOperand::apply(t[1]).transpose(-2, -1)) * 0.5);
   };
-  CheckAmp("Matmul·0.5 [5, 37, 32] x [5, 23, 32]ᵀ", MatmulOp(0.5, same, transposed), matmulRounded, MatmulReference(0.5, same, transposed),
-           {Randn({5, 37, 32}), Randn({5, 23, 32})}, {5, 37, 23});
+  CheckAmp("Matmul·0.5 [5, 37, 32] x [5, 23, 32]ᵀ", MatmulOp(0.5, same, transposed), &matmulRounded, MatmulReference(0.5, same, transposed),
+           {Randn({5, 37, 32}), Randn({5, 23, 32})}, {5, 37, 23}, at::kFloat, 3);
+  // fc1 as an --amp block runs it: only fc2 reads its GELU, so the result (and the kept pre-activation) is bfloat16.
+  const Op fc1 = [](const std::vector<at::Tensor>& t) { return gemm::Linear(t[0], t[1], t[2], /*gelu=*/true, /*productsReadIt=*/true); };
+  CheckAmp("Linear + GELU read by products (fc1) [3, 37, 64] x [96, 64]ᵀ + b", fc1, nullptr, LinearReference(true, same),
+           {Randn({3, 37, 64}), Randn({96, 64}), Randn({96})}, {3, 37, 96}, at::kBFloat16, 3);
+  // Self-attention on a float32 qkv: bfloat16 operands, float32 softmax, bfloat16 heads' outputs.
+  const Op attention = [](const std::vector<at::Tensor>& t) { return gemm::SelfAttention(t[0], 3, 0.125); };
+  const Op attentionReference = [](const std::vector<at::Tensor>& t) {
+    gemm::ScopedEngine aten(gemm::Engine::kAten);
+    return gemm::SelfAttention(t[0], 3, 0.125);
+  };
+  CheckAmp("SelfAttention [3, 37, 3·24], 3 heads", attention, nullptr, attentionReference, {Randn({3, 37, 72})}, {3, 37, 24},
+           at::kBFloat16, 6);
 }
 
 // A bfloat16 model's products (the teacher under --amp): bfloat16 in, bfloat16 out, with bias and fused GELU.

@@ -76,6 +76,8 @@ describe.skipIf(!hasCmake)('the native core without Node (C++ test program)', ()
     { name: 'gemm float64 gradients = finite differences SelfAttention [2, 5, 3·4], 2 heads', onednn: false },
     { name: 'gemm bfloat16 under amp Linear [3, 37, 64] x [48, 64]ᵀ + b', onednn: true },
     { name: 'gemm bfloat16 under amp Matmul·0.5 [5, 37, 32] x [5, 23, 32]ᵀ', onednn: true },
+    { name: 'gemm bfloat16 under amp Linear + GELU read by products (fc1) [3, 37, 64] x [96, 64]ᵀ + b', onednn: true },
+    { name: 'gemm bfloat16 under amp SelfAttention [3, 37, 3·24], 3 heads', onednn: true },
     { name: "gemm bfloat16 in and out (a bfloat16 model's Linear + GELU)", onednn: true },
     { name: 'distill step onednn = aten (float32)', onednn: true },
     { name: 'distill step amp (bfloat16) near float32, onednn', onednn: true },
@@ -94,8 +96,8 @@ describe.skipIf(!hasCmake)('the native core without Node (C++ test program)', ()
     if (onednn) {
       // Each float32 and bfloat16 op check ran its forward and both input gradients on oneDNN; self-attention its
       // six products (four with talking heads, inference only).
-      expect(lines.filter((l) => / 3 products on oneDNN$/.test(l))).toHaveLength(13);
-      expect(lines.filter((l) => / [46] products on oneDNN$/.test(l))).toHaveLength(2);
+      expect(lines.filter((l) => / 3 products on oneDNN$/.test(l))).toHaveLength(14);
+      expect(lines.filter((l) => / [46] products on oneDNN$/.test(l))).toHaveLength(3);
     }
     expect(status).toBe(0);
   });
