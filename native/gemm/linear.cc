@@ -3,6 +3,7 @@
 #include <torch/csrc/autograd/custom_function.h>
 
 #include "core/error.h"
+#include "core/shape_text.h"
 #include "gemm/gemm_engine.h"
 #include "gemm/precision.h"
 #include "gemm/product.h"
@@ -14,18 +15,12 @@ namespace {
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
-std::string Dims(at::IntArrayRef s) {
-  std::string out = "[";
-  for (size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
-  return out + "]";
-}
-
 void CheckShapes(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias) {
   const bool ok = x.dim() >= 1 && weight.dim() == 2 && x.size(-1) == weight.size(1) &&
                   (!bias.defined() || (bias.dim() == 1 && bias.size(0) == weight.size(0)));
   if (!ok) {
-    throw Error(codes::kShapeMismatch, "Linear: input " + Dims(x.sizes()) + ", weight " + Dims(weight.sizes()) +
-                                           (bias.defined() ? ", bias " + Dims(bias.sizes()) : "") + " do not fit");
+    throw Error(codes::kShapeMismatch, "Linear: input " + ShapeText(x.sizes()) + ", weight " + ShapeText(weight.sizes()) +
+                                           (bias.defined() ? ", bias " + ShapeText(bias.sizes()) : "") + " do not fit");
   }
 }
 

@@ -3,6 +3,7 @@
 #include <torch/csrc/autograd/custom_function.h>
 
 #include "core/error.h"
+#include "core/shape_text.h"
 #include "gemm/aten_batched_matmul.h"
 #include "gemm/gemm_engine.h"
 #include "gemm/precision.h"
@@ -15,12 +16,6 @@ namespace {
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
-std::string Dims(at::IntArrayRef s) {
-  std::string out = "[";
-  for (size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
-  return out + "]";
-}
-
 // The product's sizes: the broadcast batch dims, then [M, N]. Throws when a and b do not fit.
 std::vector<int64_t> ProductSizes(const at::Tensor& a, const at::Tensor& b) {
   bool ok = a.dim() >= 2 && a.dim() == b.dim() && a.size(-1) == b.size(-2);
@@ -29,7 +24,7 @@ std::vector<int64_t> ProductSizes(const at::Tensor& a, const at::Tensor& b) {
     ok = a.size(i) == b.size(i) || a.size(i) == 1 || b.size(i) == 1;
     sizes.push_back(std::max(a.size(i), b.size(i)));
   }
-  if (!ok) throw Error(codes::kShapeMismatch, "Matmul: cannot multiply " + Dims(a.sizes()) + " by " + Dims(b.sizes()));
+  if (!ok) throw Error(codes::kShapeMismatch, "Matmul: cannot multiply " + ShapeText(a.sizes()) + " by " + ShapeText(b.sizes()));
   sizes.push_back(a.size(-2));
   sizes.push_back(b.size(-1));
   return sizes;

@@ -3,6 +3,7 @@
 #include <torch/csrc/autograd/custom_function.h>
 
 #include "core/error.h"
+#include "core/shape_text.h"
 #include "gemm/gemm_engine.h"
 #include "gemm/matmul.h"
 #include "gemm/precision.h"
@@ -21,8 +22,8 @@ struct Dims {
 
 Dims DimsOf(const at::Tensor& qkv, int64_t heads) {
   if (qkv.dim() != 3 || heads < 1 || qkv.size(2) % (3 * heads) != 0) {
-    throw Error(codes::kShapeMismatch, "SelfAttention: qkv must be [B, N, 3·C] with C divisible by " + std::to_string(heads) +
-                                           " heads, got " + std::to_string(qkv.dim()) + "-d [" + std::to_string(qkv.size(0)) + ", ...]");
+    throw Error(codes::kShapeMismatch, "SelfAttention: qkv must be [B, N, 3·C] with C divisible by the " + std::to_string(heads) +
+                                           " heads, got " + ShapeText(qkv.sizes()));
   }
   const int64_t C = qkv.size(2) / 3;
   return {qkv.size(0), qkv.size(1), heads, C / heads, C};
