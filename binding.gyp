@@ -13,7 +13,8 @@
         "NODE_ADDON_API_DISABLE_DEPRECATED",
         "NAPI_CPP_EXCEPTIONS",
         "MDISTILL_BUILD_SYSTEM=\"node-gyp\"",
-        "_GLIBCXX_USE_CXX11_ABI=<!(node scripts/torch-paths.cjs abi)"
+        "_GLIBCXX_USE_CXX11_ABI=<!(node scripts/torch-paths.cjs abi)",
+        "<!@(node scripts/onednn-flags.cjs define)"
       ],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++1y", "-std=gnu++17"],
       "cflags_cc": ["-std=c++17", "-fexceptions", "-O2", "-Wno-unused-parameter", "-fopenmp"],
@@ -21,7 +22,8 @@
       "libraries": [
         "-L<!(node scripts/torch-paths.cjs libdir)",
         "-Wl,-rpath,<!(node scripts/torch-paths.cjs libdir)",
-        "-ltorch", "-ltorch_cpu", "-lc10"
+        "-ltorch", "-ltorch_cpu", "-lc10",
+        "<!@(node scripts/onednn-flags.cjs libraries)"
       ]
     }
   ]

@@ -5,7 +5,10 @@
 //     shared/peer/torch_step.py with its own random weights.
 //   --model swin: Swin-T; the peer is bench/swin_peer.py, timm's SwinTransformer as a plain PyTorch module, which
 //     loads our weights strictly (timm's names) and reports how far its logits are from ours.
-//   npm run bench -- forward [--model paper|swin] [--batch 32] [--which student|teacher|both] [--no-peer] [--warmup N] [--reps N] [--rounds N]
+//   --amp (--model paper): ours runs a bfloat16 copy of the model (forward({amp: true}), as the step runs its
+//     teacher), the peer runs under bf16 autocast (`ratio`, like for like) and also in float32 each round
+//     (`ratio_vs_peer_fp32`).
+//   npm run bench -- forward [--model paper|swin] [--batch 32] [--which student|teacher|both] [--amp] [--no-peer] [--warmup N] [--reps N] [--rounds N]
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,10 +19,12 @@ import { NativeModel } from '../dist/model/nativeModel.js';
 import { runtimeInfo } from '../dist/native/index.js';
 import { median, parseFlags, peerPython, root, runPeer, runPython, timeReps } from './common.mjs';
 
-const flags = parseFlags(process.argv.slice(2), { batch: '32', which: 'both', peer: true, model: 'paper' });
+const flags = parseFlags(process.argv.slice(2), { batch: '32', which: 'both', peer: true, model: 'paper', amp: false });
+const amp = flags.amp === true;
 const batch = Number(flags.batch);
 if (!Number.isInteger(batch) || batch < 1) throw new Error(`--batch must be a positive integer, got ${flags.batch}`);
 if (!['paper', 'swin'].includes(flags.model)) throw new Error(`--model must be paper or swin, got ${flags.model}`);
+if (amp && flags.model === 'swin') throw new Error('--amp is measured with --model paper only (bench/swin_peer.py has no bf16 mode)');
 if (!['student', 'teacher', 'both'].includes(flags.which)) throw new Error(`--which must be student, teacher or both, got ${flags.which}`);
 const count = (name, fallback) => {
   if (flags[name] === undefined) return fallback;
@@ -72,29 +77,37 @@ for (const which of roles) {
     const script = path.join(root, 'bench', 'swin_peer.py');
     peerRun = () => runPython(script, ['--weights', weights, '--io', io, '--warmup', String(warmup), '--steps', String(reps), '--threads', String(info.threads)]);
   } else if (flags.peer) {
-    peerRun = () => runPeer(['--mode', 'forward', '--which', which, '--config', 'paper224', '--batch', String(batch),
-      '--warmup', String(warmup), '--steps', String(reps), '--threads', String(info.threads)]);
+    peerRun = (peerAmp) => runPeer(['--mode', 'forward', '--which', which, '--config', 'paper224', '--batch', String(batch),
+      '--warmup', String(warmup), '--steps', String(reps), '--threads', String(info.threads), ...(peerAmp ? ['--amp'] : [])]);
   }
   const ours = [];
   const peer = [];
+  const peerFp32 = [];
   try {
     for (let r = 0; r < rounds; r++) {
-      ours.push(median(await timeReps(() => model.forward(input, shape), { warmup, reps })));
-      if (peerRun) peer.push(peerRun());
+      ours.push(median(await timeReps(() => model.forward(input, shape, { amp }), { warmup, reps })));
+      if (peerRun) peer.push(peerRun(amp));
+      if (peerRun && amp) peerFp32.push(peerRun(false));
     }
   } finally {
     if (scratch) rmSync(scratch, { recursive: true, force: true });
   }
   const oursS = median(ours);
-  const entry = { model: role.preset, batch, warmup, reps, rounds, ours: { forward_s_median: +oursS.toFixed(4), img_per_s: +(batch / oursS).toFixed(2) } };
+  const entry = { model: role.preset, batch, amp, warmup, reps, rounds, ours: { forward_s_median: +oursS.toFixed(4), img_per_s: +(batch / oursS).toFixed(2) } };
   if (peerRun) {
     const peerS = median(peer.map((p) => p.forward_s_median));
     entry.peer = { forward_s_median: peerS, img_per_s: +(batch / peerS).toFixed(2), torch: peer[0].torch, python: peerPython() };
     if (peer[0].max_abs_diff_vs_ours !== undefined) entry.peer.max_abs_diff_vs_ours = Math.max(...peer.map((p) => p.max_abs_diff_vs_ours));
     entry.ratio_per_round = ours.map((s, i) => +(peer[i].forward_s_median / s).toFixed(3));
     entry.ratio = median(entry.ratio_per_round);
+    if (amp) {
+      const peerFp32S = median(peerFp32.map((p) => p.forward_s_median));
+      entry.peer_fp32 = { forward_s_median: peerFp32S, img_per_s: +(batch / peerFp32S).toFixed(2) };
+      entry.ratio_vs_peer_fp32_per_round = ours.map((s, i) => +(peerFp32[i].forward_s_median / s).toFixed(3));
+      entry.ratio_vs_peer_fp32 = median(entry.ratio_vs_peer_fp32_per_round);
+    }
   }
   console.log(JSON.stringify({ which, ...entry }));
   results[which] = entry;
 }
-console.log(JSON.stringify({ bench: 'forward', model: flags.model, threads: info.threads, libtorch: info.libtorchVersion, load_average: os.loadavg().map((l) => +l.toFixed(2)), results }));
+console.log(JSON.stringify({ bench: 'forward', model: flags.model, threads: info.threads, amp, gemm_engine: info.gemmEngine.engine, libtorch: info.libtorchVersion, load_average: os.loadavg().map((l) => +l.toFixed(2)), results }));

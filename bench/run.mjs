@@ -9,7 +9,9 @@ import { fileURLToPath } from 'node:url';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
 const [name, ...args] = process.argv.slice(2);
-const known = readdirSync(here).filter((f) => f.endsWith('.mjs') && !['run.mjs', 'common.mjs'].includes(f)).map((f) => f.slice(0, -4));
+// Shared modules, not benchmarks: the runner, timing/flags/peer helpers, the models' GEMM shapes and peak.
+const SHARED = ['run.mjs', 'common.mjs', 'gemmShapes.mjs'];
+const known = readdirSync(here).filter((f) => f.endsWith('.mjs') && !SHARED.includes(f)).map((f) => f.slice(0, -4));
 if (!name || !known.includes(name)) {
   console.error(`usage: npm run bench -- <${known.join('|')}> [flags]${name ? ` (unknown benchmark '${name}')` : ''}`);
   process.exit(2);

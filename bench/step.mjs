@@ -2,18 +2,22 @@
 // manifold loss, AdamW), ours (the native Trainer) against the PyTorch eager peer (shared/peer/torch_step.py) with
 // the same models, shapes and loss weights, run in the same invocation. Ours and the peer alternate in rounds (the
 // machine may be shared); the ratio is taken per round, then the median over rounds. Also reports the achieved
-// GFLOP/s (FLOPs counted analytically) against a measured square-GEMM peak of this machine.
-//   npm run bench -- step [--config small|paper224] [--batch N] [--no-peer] [--warmup N] [--steps N] [--rounds N]
-//                         [--threads N] [--gemm-size N] [--device cpu|cuda] [--amp] [--peer-compile]
+// GFLOP/s (FLOPs counted analytically) against the GEMM peak of this machine: the best oneDNN figure over the models'
+// matrix product shapes (bench/gemmShapes.mjs, as `bench gemm` measures them), float32, or bfloat16 under --amp.
+//   npm run bench -- step [--config small|paper224] [--batch N] [--amp] [--no-peer] [--warmup N] [--steps N]
+//                         [--rounds N] [--threads N] [--device cpu|cuda] [--peer-compile]
+// --amp: ours with bf16 products and the teacher in bf16, the peer under bf16 autocast (`ratio`, like for like);
+// on CPU the peer also runs in float32 each round for `ratio_vs_peer_fp32`.
 // --device cuda runs both on the GPU (no GEMM peak then; gpu_peak_mb is the caching allocator's peak of our step);
-// --amp runs both under bf16 autocast; --peer-compile adds the peer under torch.compile to each round (ratio_compile).
-// The GEMM peak is the best of short square-GEMM runs before and after each config (on a shared machine the best
-// one is the closest to what the cores can do); the fractions are the achieved GFLOP/s over it.
+// --peer-compile adds the peer under torch.compile to each round (ratio_compile).
+// The GEMM peak is the best of runs before and after each config (on a shared machine the best one is the closest
+// to what the cores can do); the fractions are the achieved GFLOP/s over it.
 import { MODEL_PRESETS, resolveModel } from '../dist/model/modelConfig.js';
 import { NativeModel } from '../dist/model/nativeModel.js';
 import { NativeTrainer } from '../dist/train/nativeTrainer.js';
-import { deviceMemory, gemmBenchmark, runtimeInfo, setThreads } from '../dist/native/index.js';
+import { deviceMemory, runtimeInfo, setThreads } from '../dist/native/index.js';
 import { median, parseFlags, runPeer, timeReps } from './common.mjs';
+import { gemmPeak } from './gemmShapes.mjs';
 
 // The peer's CONFIGS (torch_step.py), in our model configs.
 const small = { imgSize: 28, patchSize: 4, inChans: 1, numClasses: 10 };
@@ -36,7 +40,7 @@ const LOSS = {
 };
 const LR = 5e-4;
 
-const flags = parseFlags(process.argv.slice(2), { peer: true });
+const flags = parseFlags(process.argv.slice(2), { peer: true, amp: false });
 const positive = (name, fallback, min = 1) => {
   if (flags[name] === undefined) return fallback;
   const n = Number(flags[name]);
@@ -50,11 +54,11 @@ const configs = flags.config ? [flags.config] : Object.keys(CONFIGS);
 const warmup = positive('warmup', 2, 0);
 const steps = positive('steps', 5);
 const rounds = positive('rounds', 2);
-const gemmSize = positive('gemm-size', 1024);
 const device = flags.device ?? 'cpu';
 if (!['cpu', 'cuda'].includes(device)) throw new Error(`--device must be cpu or cuda, got ${device}`);
 const amp = flags.amp === true;
 const onGpu = device === 'cuda';
+const peakDtype = amp ? 'bfloat16' : 'float32';
 
 /** The middle value, or the mean of the two middle ones (common.mjs's median takes the upper one). */
 function midMedian(xs) {
@@ -108,11 +112,9 @@ function randomInput(n) {
   return a;
 }
 
-async function gemmPeak() {
-  if (onGpu) return NaN;  // the CPU's GEMM peak says nothing of a GPU step
-  let best = 0;
-  for (let i = 0; i < 3; i++) best = Math.max(best, (await gemmBenchmark(gemmSize, 0.3)).gflops);
-  return best;
+/** The CPU's GEMM peak (none on a GPU: the CPU's says nothing of a GPU step). */
+async function cpuGemmPeak() {
+  return onGpu ? { gflops: NaN } : gemmPeak(peakDtype);
 }
 
 async function benchConfig(name, threads) {
@@ -126,14 +128,15 @@ async function benchConfig(name, threads) {
   const shape = [batch, c.inChans, c.imgSize, c.imgSize];
   const images = randomInput(shape.reduce((a, b) => a * b, 1));
   const labels = Int32Array.from({ length: batch }, () => Math.floor(Math.random() * c.numClasses));
-  const peakBefore = await gemmPeak();
+  const peakBefore = await cpuGemmPeak();
   let stepIndex = 0;
   const phaseLog = [];
   const oursRounds = [];
   const peerRounds = [];
   const compiledRounds = [];
+  const peerFp32Rounds = [];
   const peerArgs = ['--config', name, '--batch', String(batch), '--warmup', String(warmup), '--steps', String(steps),
-    '--threads', String(threads), '--device', device, ...(amp ? ['--amp'] : [])];
+    '--threads', String(threads), '--device', device];
   for (let r = 0; r < rounds; r++) {
     const times = await timeReps(async () => {
       const terms = await trainer.step({ images, shape, labels }, LR, stepIndex++);
@@ -141,10 +144,13 @@ async function benchConfig(name, threads) {
       if (terms.phases) phaseLog.push(terms.phases);
     }, { warmup: r === 0 ? warmup : Math.min(warmup, 1), reps: steps });
     oursRounds.push(median(times));
-    if (flags.peer) peerRounds.push(runPeer(peerArgs));
-    if (flags.peer && flags['peer-compile']) compiledRounds.push(runPeer([...peerArgs, '--compile']));
+    if (flags.peer) peerRounds.push(runPeer(amp ? [...peerArgs, '--amp'] : peerArgs));
+    if (flags.peer && amp && !onGpu) peerFp32Rounds.push(runPeer(peerArgs));
+    if (flags.peer && flags['peer-compile']) compiledRounds.push(runPeer([...peerArgs, ...(amp ? ['--amp'] : []), '--compile']));
   }
-  const peakGflops = Math.max(peakBefore, await gemmPeak());
+  const peakAfter = await cpuGemmPeak();
+  const peak = peakAfter.gflops > peakBefore.gflops ? peakAfter : peakBefore;
+  const peakGflops = peak.gflops;
   const oursS = midMedian(oursRounds);
   const flops = stepFlops(spec, batch);
   const gflops = flops.total / oursS / 1e9;
@@ -161,6 +167,7 @@ async function benchConfig(name, threads) {
   } else {
     entry.peak_fraction = +(gflops / peakGflops).toFixed(3);
     entry.gemm_peak_gflops = +peakGflops.toFixed(1);
+    entry.gemm_peak = `${peak.engine} ${peak.dtype}, ${peak.shape}`;
   }
   if (phaseLog.length) {
     // The native step's own phase split (seconds, median over the timed steps).
@@ -175,6 +182,13 @@ async function benchConfig(name, threads) {
     if (!onGpu) entry.peer_peak_fraction = +(flops.total / peerS / 1e9 / peakGflops).toFixed(3);
     entry.ratio_per_round = oursRounds.map((s, i) => +(peerRounds[i].step_s_median / s).toFixed(3));
     entry.ratio = +midMedian(entry.ratio_per_round).toFixed(3);
+    if (amp) {
+      const peerFp32S = midMedian(peerFp32Rounds.map((p) => p.step_s_median));
+      entry.peer_fp32_step_s_median = peerFp32S;
+      entry.peer_fp32_img_per_s = +(batch / peerFp32S).toFixed(2);
+      entry.ratio_vs_peer_fp32_per_round = oursRounds.map((s, i) => +(peerFp32Rounds[i].step_s_median / s).toFixed(3));
+      entry.ratio_vs_peer_fp32 = +midMedian(entry.ratio_vs_peer_fp32_per_round).toFixed(3);
+    }
     entry.peer_torch = peerRounds[0].torch;
   }
   if (compiledRounds.length) {
@@ -193,7 +207,9 @@ for (const name of configs) {
   console.log(JSON.stringify(entry));
   results.push(entry);
 }
-const summary = { bench: 'step', threads: info.threads, blas: info.blas.name, gemm_size: gemmSize, libtorch: info.libtorchVersion };
+const summary = {
+  bench: 'step', threads: info.threads, amp, gemm_engine: info.gemmEngine.engine, blas: info.blas.name, libtorch: info.libtorchVersion,
+};
 if (results.length > 1) {
   summary.img_per_s_by_config = Object.fromEntries(results.map((r) => [r.config, r.img_per_s]));
   if (flags.peer) summary.ratio_by_config = Object.fromEntries(results.map((r) => [r.config, r.ratio]));

@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # chromium: the report's browser test; python3-onnx: the ONNX checker test; python3-pil: RandAugment's Pillow parity test.
-packages=(libtorch-dev libgloo-dev libopenblas0-openmp dataset-fashion-mnist cmake g++ ccache ninja-build
+# libdnnl-dev: oneDNN's headers for the matrix products (libtorch already links its libdnnl.so.2).
+packages=(libtorch-dev libgloo-dev libdnnl-dev libopenblas0-openmp dataset-fashion-mnist cmake g++ ccache ninja-build
   chromium python3-onnx python3-pil)
 for arg in "$@"; do
   case "$arg" in

@@ -2,20 +2,10 @@
 
 #include <cmath>
 
-#include "model/batched_matmul.h"
+#include "gemm/matmul.h"
+#include "gemm/self_attention.h"
 
 namespace mdistill::model {
-
-namespace {
-// Applies a heads×heads Linear across the head axis of attention maps [B, H, N, N] (talking heads). Written as
-// W @ attn[b] over the flattened maps, which equals timm's Linear on attn.permute(0, 2, 3, 1) without the two permuted copies.
-at::Tensor MixHeads(const at::Tensor& attn, const Linear& mix) {
-  const int64_t B = attn.size(0), H = attn.size(1);
-  at::Tensor mixed = BatchedMatmul(mix.weight.unsqueeze(0).expand({B, H, H}), attn.reshape({B, H, -1}));
-  // In place: the product is a fresh tensor that its backward does not keep, so this saves a map-sized copy.
-  return mixed.add_(mix.bias.view({1, H, 1})).view(attn.sizes());
-}
-}  // namespace
 
 Attention::Attention(int64_t dim, int64_t heads, bool qkvBias, bool talkingHeads, Init& init) : heads_(heads) {
   qkv_ = register_module("qkv", std::make_shared<Linear>(dim, 3 * dim, qkvBias, init));
@@ -27,19 +17,16 @@ Attention::Attention(int64_t dim, int64_t heads, bool qkvBias, bool talkingHeads
 }
 
 at::Tensor Attention::Forward(const at::Tensor& x) const {
-  const int64_t B = x.size(0), N = x.size(1), C = x.size(2), hd = C / heads_;
-  // One contiguous copy splits q, k, v into [B, H, N, hd] each, so the batched GEMMs below need no further copies.
-  at::Tensor qkv = qkv_->Forward(x).view({B, N, 3, heads_, hd}).permute({2, 0, 3, 1, 4}).contiguous();
-  at::Tensor q = qkv[0].view({B * heads_, N, hd}), k = qkv[1].view({B * heads_, N, hd}), v = qkv[2].view({B * heads_, N, hd});
+  const int64_t hd = x.size(2) / heads_;
   const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
-  at::Tensor attn = BatchedMatmul(q * scale, k.transpose(1, 2));
+  at::Tensor qkv = qkv_->Forward(x, /*gelu=*/false, /*productsReadIt=*/true);
+  at::Tensor out;
   if (projL_) {
-    attn = MixHeads(attn.view({B, heads_, N, N}), *projL_);
-    attn = MixHeads(at::softmax(attn, -1), *projW_).reshape({B * heads_, N, N});
+    const gemm::TalkingHeads talking{projL_->weight, projL_->bias, projW_->weight, projW_->bias};
+    out = gemm::SelfAttention(qkv, heads_, scale, &talking);
   } else {
-    attn = at::softmax(attn, -1);
+    out = gemm::SelfAttention(qkv, heads_, scale);
   }
-  at::Tensor out = BatchedMatmul(attn, v).view({B, heads_, N, hd}).transpose(1, 2).reshape({B, N, C});
   return proj_->Forward(out);
 }
 
@@ -53,11 +40,11 @@ ClassAttention::ClassAttention(int64_t dim, int64_t heads, bool qkvBias, Init& i
 at::Tensor ClassAttention::Forward(const at::Tensor& u) const {
   const int64_t B = u.size(0), N = u.size(1), C = u.size(2), hd = C / heads_;
   const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
-  at::Tensor q = (q_->Forward(u.select(1, 0)) * scale).view({B * heads_, 1, hd});
+  at::Tensor q = q_->Forward(u.select(1, 0)).view({B * heads_, 1, hd});
   at::Tensor k = k_->Forward(u).view({B, N, heads_, hd}).transpose(1, 2).reshape({B * heads_, N, hd});
   at::Tensor v = v_->Forward(u).view({B, N, heads_, hd}).transpose(1, 2).reshape({B * heads_, N, hd});
-  at::Tensor attn = at::softmax(BatchedMatmul(q, k.transpose(1, 2)), -1);
-  return proj_->Forward(BatchedMatmul(attn, v).view({B, 1, C}));
+  at::Tensor attn = at::softmax(gemm::Matmul(q, k.transpose(1, 2), scale), -1);
+  return proj_->Forward(gemm::Matmul(attn, v).view({B, 1, C}));
 }
 
 }  // namespace mdistill::model

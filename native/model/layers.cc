@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "gemm/linear.h"
+
 namespace mdistill::model {
 
 at::Tensor Init::TruncNormal(at::IntArrayRef shape, double std) {
@@ -21,14 +23,23 @@ Linear::Linear(int64_t in, int64_t out, bool withBias, Init& init) {
   if (withBias) bias = register_parameter("bias", at::zeros({out}));
 }
 
+at::Tensor Linear::Forward(const at::Tensor& x, bool gelu, bool productsReadIt) const {
+  return gemm::Linear(x, weight, bias, gelu, productsReadIt);
+}
+
 LayerNorm::LayerNorm(int64_t dim, double eps) : eps_(eps) {
   weight = register_parameter("weight", at::ones({dim}));
   bias = register_parameter("bias", at::zeros({dim}));
 }
 
 at::Tensor LayerNorm::Forward(const at::Tensor& x) const {
-  // Under bf16 autocast a Linear's bf16 output can meet the fp32 weights here (Swin's patch embedding and patch
-  // merging feed a norm directly), which libtorch 1.13's CPU layer_norm rejects: normalise in the weights' precision.
+  if (x.scalar_type() == at::kBFloat16 && x.is_cpu()) {
+    // libtorch 1.13's CPU LayerNorm has no vectorised bfloat16 kernel (7x slower than converting to float32 and
+    // back), and it rejects a bfloat16 input with float32 weights (a Linear's bf16 output under autocast, which
+    // Swin's patch embedding and patch merging feed to a norm directly): normalise in float32, and return the
+    // weights' precision.
+    return at::layer_norm(x.to(at::kFloat), {weight.size(0)}, weight.to(at::kFloat), bias.to(at::kFloat), eps_).to(weight.scalar_type());
+  }
   const at::Tensor& in = x.scalar_type() == weight.scalar_type() ? x : x.to(weight.scalar_type());
   return at::layer_norm(in, {weight.size(0)}, weight, bias, eps_);
 }
@@ -47,10 +58,10 @@ PatchEmbed::PatchEmbed(int64_t inChans, int64_t dim, int64_t patch, Init& init, 
 
 at::Tensor PatchEmbed::Forward(const at::Tensor& x) const {
   // A stride-p, kernel-p conv is a GEMM over non-overlapping patches: gather each patch as a row
-  // (one copy), then one at::linear. Same result as conv2d + flatten(2).transpose(1, 2), and faster on CPU.
+  // (one copy of the image), then one product. Same result as conv2d + flatten(2).transpose(1, 2), and faster on CPU.
   const int64_t B = x.size(0), C = x.size(1), gh = x.size(2) / patch_, gw = x.size(3) / patch_;
   at::Tensor patches = x.reshape({B, C, gh, patch_, gw, patch_}).permute({0, 2, 4, 1, 3, 5}).reshape({B, gh * gw, C * patch_ * patch_});
-  at::Tensor tokens = at::linear(patches, proj_->weight.reshape({proj_->weight.size(0), -1}), proj_->bias);
+  at::Tensor tokens = gemm::Linear(patches, proj_->weight.reshape({proj_->weight.size(0), -1}), proj_->bias);
   return norm_ ? norm_->Forward(tokens) : tokens;
 }
 
@@ -60,10 +71,7 @@ Mlp::Mlp(int64_t dim, int64_t hidden, Init& init) {
 }
 
 at::Tensor Mlp::Forward(const at::Tensor& x) const {
-  at::Tensor hidden = fc1_->Forward(x);
-  // Without autograd the widest activation can be overwritten in place (with it, GELU's backward needs its input).
-  hidden = at::GradMode::is_enabled() ? at::gelu(hidden) : at::gelu_(hidden);
-  return fc2_->Forward(hidden);
+  return fc2_->Forward(fc1_->Forward(x, /*gelu=*/true, /*productsReadIt=*/true));
 }
 
 at::Tensor DropPath(const at::Tensor& x, double rate, bool train) {

@@ -1,5 +1,5 @@
 // The building blocks shared by ViT/DeiT and CaiT, registered under timm's parameter names.
-// Forward passes call ATen directly (at::linear, at::layer_norm, at::gelu) so autograd records them.
+// Forward passes call ATen (at::layer_norm, ...) and the GEMM layer (gemm/linear.h), so autograd records them.
 #pragma once
 #include <ATen/ATen.h>
 #include <torch/nn/module.h>
@@ -17,15 +17,17 @@ struct Init {
   at::Tensor Uniform(at::IntArrayRef shape, double bound);
 };
 
-// nn.Linear: `weight` [out, in], `bias` [out] (optional).
+// nn.Linear: `weight` [out, in], `bias` [out] (optional). With gelu, exact GELU of the result (timm's fc1 + act).
+// productsReadIt: only other matrix products read the result, so under --amp it may be bfloat16 (gemm/precision.h).
 class Linear : public torch::nn::Module {
  public:
   Linear(int64_t in, int64_t out, bool bias, Init& init);
-  at::Tensor Forward(const at::Tensor& x) const { return at::linear(x, weight, bias); }
+  at::Tensor Forward(const at::Tensor& x, bool gelu = false, bool productsReadIt = false) const;
   at::Tensor weight, bias;
 };
 
-// nn.LayerNorm(dim, eps): timm's ViT and CaiT use eps 1e-6, Swin the PyTorch default 1e-5.
+// nn.LayerNorm(dim, eps): timm's ViT and CaiT use eps 1e-6, Swin the PyTorch default 1e-5. A bfloat16 input (a
+// bfloat16 replica's forward) is normalised in float32 and returned in bfloat16.
 class LayerNorm : public torch::nn::Module {
  public:
   explicit LayerNorm(int64_t dim, double eps = 1e-6);

@@ -3,19 +3,12 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include "core/error.h"
+#include "core/shape_text.h"
 #include "model/cait.h"
 #include "model/swin.h"
 #include "model/vision_transformer.h"
 
 namespace mdistill::model {
-
-namespace {
-std::string Dims(at::IntArrayRef shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + "]";
-}
-}  // namespace
 
 int64_t ModelConfig::NumBlocks() const {
   if (arch != Arch::kSwin) return depth;
@@ -96,11 +89,11 @@ int64_t Model::NumParameters() const {
 void Model::CheckInput(const at::Tensor& x) const {
   const auto& c = config_;
   if (x.dim() != 4 || x.size(1) != c.inChans || x.size(2) != c.imgSize || x.size(3) != c.imgSize) {
-    throw Error(codes::kShapeMismatch, "model input has shape " + Dims(x.sizes()) + " but the model expects [B, " +
+    throw Error(codes::kShapeMismatch, "model input has shape " + ShapeText(x.sizes()) + " but the model expects [B, " +
                                            std::to_string(c.inChans) + ", " + std::to_string(c.imgSize) + ", " +
                                            std::to_string(c.imgSize) + "]");
   }
-  if (x.size(0) < 1) throw Error(codes::kShapeMismatch, "model input has an empty batch, shape " + Dims(x.sizes()));
+  if (x.size(0) < 1) throw Error(codes::kShapeMismatch, "model input has an empty batch, shape " + ShapeText(x.sizes()));
 }
 
 void Model::CheckBlocks(const std::vector<int64_t>& keepBlocks) const {

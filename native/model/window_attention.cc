@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "model/batched_matmul.h"
+#include "gemm/matmul.h"
 #include "model/swin_windows.h"
 
 namespace mdistill::model {
@@ -28,14 +28,14 @@ at::Tensor WindowAttention::Forward(const at::Tensor& windows, const at::Tensor&
   at::Tensor qkv = qkv_->Forward(windows).view({Bw, N, 3, heads_, hd}).permute({2, 0, 3, 1, 4}).contiguous();
   at::Tensor q = qkv[0].view({Bw * heads_, N, hd}), k = qkv[1].view({Bw * heads_, N, hd}), v = qkv[2].view({Bw * heads_, N, hd});
   const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
-  at::Tensor attn = BatchedMatmul(q * scale, k.transpose(1, 2));
+  at::Tensor attn = gemm::Matmul(q, k.transpose(1, 2), scale);
   // bias is [1 or windows, H, N, N]; the attention maps of one image's windows line up with it.
   const int64_t windowsPerImage = bias.size(0);
   at::Tensor grouped = attn.view({Bw / windowsPerImage, windowsPerImage, heads_, N, N});
   // Without autograd the fresh score tensor can take the bias in place.
   const at::Tensor b = bias.scalar_type() == grouped.scalar_type() ? bias : bias.to(grouped.scalar_type());  // bf16 autocast
   attn = at::softmax(at::GradMode::is_enabled() ? grouped + b : grouped.add_(b), -1);
-  at::Tensor out = BatchedMatmul(attn.view({Bw * heads_, N, N}), v).view({Bw, heads_, N, hd}).transpose(1, 2).reshape({Bw, N, C});
+  at::Tensor out = gemm::Matmul(attn.view({Bw * heads_, N, N}), v).view({Bw, heads_, N, hd}).transpose(1, 2).reshape({Bw, N, C});
   return proj_->Forward(out);
 }
 

@@ -1,5 +1,6 @@
 // The diagnostic entry points (native/diagnostics/diagnostics.h) for `mdistill info --bench`, the tests and the
-// benchmarks: matmulProbe(a, aShape, b, bShape), gemmBenchmark(size, minSeconds) and
+// benchmarks: matmulProbe(a, aShape, b, bShape), gemmBenchmark(size, minSeconds),
+// gemmShapeBenchmark({batch, m, k, n, dtype, engine, minSeconds}) and
 // batchedMatmulCheck(a, aShape, b, bShape, gradOut, impl). Each returns a promise.
 #include <napi.h>
 
@@ -8,6 +9,7 @@
 #include "diagnostics/diagnostics.h"
 #include "napi/errors.h"
 #include "napi/modules.h"
+#include "napi/options_reader.h"
 #include "napi/promise_worker.h"
 #include "napi/tensor_bridge.h"
 
@@ -18,6 +20,8 @@ namespace {
 using diagnostics::BatchedMatmulCheckResult;
 using diagnostics::BatchedMatmulImpl;
 using diagnostics::GemmBenchmarkResult;
+using diagnostics::GemmBenchEngine;
+using diagnostics::GemmShapeBenchmarkResult;
 using diagnostics::MatmulProbeResult;
 
 std::string Dims(const std::vector<int64_t>& s) {
@@ -73,11 +77,41 @@ Napi::Value GemmBenchmark(const Napi::CallbackInfo& info) {
   });
 }
 
+Napi::Value GemmShapeBenchmark(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return Guarded(env, [&]() -> Napi::Value {
+    if (info.Length() < 1) throw Error(codes::kBadArgument, "gemmShapeBenchmark({batch, m, k, n, dtype, engine, minSeconds}) takes one object");
+    OptionsReader o(info[0], "gemmShapeBenchmark options");
+    diagnostics::GemmShape shape;
+    shape.batch = o.Integer("batch");
+    shape.m = o.Integer("m");
+    shape.k = o.Integer("k");
+    shape.n = o.Integer("n");
+    const at::ScalarType dtype = o.String("dtype", {"float32", "bfloat16"}) == "float32" ? at::kFloat : at::kBFloat16;
+    const std::string engineName = o.String("engine", {"onednn", "openblas", "aten"});
+    const GemmBenchEngine engine = engineName == "onednn" ? GemmBenchEngine::kOneDnn
+                                   : engineName == "openblas" ? GemmBenchEngine::kOpenBlas
+                                                              : GemmBenchEngine::kAten;
+    const double minSeconds = o.Number("minSeconds");
+    diagnostics::CheckGemmShapeBenchmarkArgs(shape, dtype, engine, minSeconds);  // here too, so a bad call throws rather than rejects
+    return PromiseWorker<GemmShapeBenchmarkResult>::Start(
+        env, [shape, dtype, engine, minSeconds]() { return diagnostics::GemmShapeBenchmark(shape, dtype, engine, minSeconds); },
+        [](Napi::Env env, GemmShapeBenchmarkResult& r) -> Napi::Value {
+          auto out = Napi::Object::New(env);
+          out.Set("iterations", Napi::Number::New(env, static_cast<double>(r.iterations)));
+          out.Set("seconds", Napi::Number::New(env, r.seconds));
+          out.Set("gflops", Napi::Number::New(env, r.gflops));
+          out.Set("implementation", r.implementation);
+          return out;
+        });
+  });
+}
+
 Napi::Value BatchedMatmulCheck(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return Guarded(env, [&]() -> Napi::Value {
     if (info.Length() < 6 || !info[5].IsString()) {
-      throw Error(codes::kBadArgument, "batchedMatmulCheck(a, aShape, b, bShape, gradOut, impl: 'kernel'|'reference') takes 6 arguments");
+      throw Error(codes::kBadArgument, "batchedMatmulCheck(a, aShape, b, bShape, gradOut, impl: 'onednn'|'aten'|'reference') takes 6 arguments");
     }
     const auto aShape = ShapeFromJs(info[1], "aShape");
     const auto bShape = ShapeFromJs(info[3], "bShape");
@@ -85,8 +119,12 @@ Napi::Value BatchedMatmulCheck(const Napi::CallbackInfo& info) {
       throw Error(codes::kShapeMismatch, "batchedMatmulCheck: a [G, M, K] and b [G, K, N] do not fit");
     }
     const std::string implName = info[5].As<Napi::String>().Utf8Value();
-    if (implName != "kernel" && implName != "reference") throw Error(codes::kBadArgument, "batchedMatmulCheck: impl must be 'kernel' or 'reference'");
-    const BatchedMatmulImpl impl = implName == "kernel" ? BatchedMatmulImpl::kKernel : BatchedMatmulImpl::kReference;
+    if (implName != "onednn" && implName != "aten" && implName != "reference") {
+      throw Error(codes::kBadArgument, "batchedMatmulCheck: impl must be 'onednn', 'aten' or 'reference', got '" + implName + "'");
+    }
+    const BatchedMatmulImpl impl = implName == "onednn" ? BatchedMatmulImpl::kOneDnn
+                                   : implName == "aten" ? BatchedMatmulImpl::kAten
+                                                        : BatchedMatmulImpl::kReference;
     at::Tensor a = ViewFloat32(info[0], aShape, "a");
     at::Tensor b = ViewFloat32(info[2], bShape, "b");
     at::Tensor gradOut = ViewFloat32(info[4], {aShape[0], aShape[1], bShape[2]}, "gradOut");
@@ -126,6 +164,7 @@ void RegisterDiagnostics(Napi::Env env, Napi::Object exports) {
   exports.Set("deviceMemory", Napi::Function::New(env, DeviceMemory, "deviceMemory"));
   exports.Set("matmulProbe", Napi::Function::New(env, MatmulProbe, "matmulProbe"));
   exports.Set("gemmBenchmark", Napi::Function::New(env, GemmBenchmark, "gemmBenchmark"));
+  exports.Set("gemmShapeBenchmark", Napi::Function::New(env, GemmShapeBenchmark, "gemmShapeBenchmark"));
   exports.Set("batchedMatmulCheck", Napi::Function::New(env, BatchedMatmulCheck, "batchedMatmulCheck"));
 }
 

@@ -93,6 +93,7 @@ ModelWrap::ModelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModelWra
     const int64_t seed = o.Integer("seed");
     if (seed < 0) throw Error(codes::kBadArgument, "Model config: seed must be a non-negative integer");
     model_ = model::CreateModel(config, static_cast<uint64_t>(seed));
+    bf16_ = std::make_shared<model::Bf16Replica>(model_);
     const at::Device device = ParseDevice(o.String("device"), "--device");
     if (!device.is_cpu()) model_->to(device);
     info.This().As<Napi::Object>().TypeTag(&kModelTag);
@@ -109,26 +110,33 @@ Napi::Value ModelWrap::Forward(const Napi::CallbackInfo& info) {
     at::Tensor input = ViewFloat32(info[0], shape, "input");
     std::vector<int64_t> keep;
     bool train = false;
+    bool amp = false;
     if (info.Length() > 2 && !info[2].IsUndefined()) {
-      if (!info[2].IsObject()) throw Error(codes::kBadArgument, "forward: options must be an object {blocks?, train?}");
+      if (!info[2].IsObject()) throw Error(codes::kBadArgument, "forward: options must be an object {blocks?, train?, amp?}");
       auto options = info[2].As<Napi::Object>();
       if (options.Has("blocks") && !options.Get("blocks").IsUndefined()) keep = ShapeFromJs(options.Get("blocks"), "options.blocks");
-      Napi::Value t = options.Get("train");
-      if (!t.IsUndefined()) {
-        if (!t.IsBoolean()) throw Error(codes::kBadArgument, "forward: options.train must be a boolean");
-        train = t.As<Napi::Boolean>().Value();
-      }
+      const auto flag = [&](const char* key, bool& out) {
+        Napi::Value v = options.Get(key);
+        if (v.IsUndefined()) return;
+        if (!v.IsBoolean()) throw Error(codes::kBadArgument, std::string("forward: options.") + key + " must be a boolean");
+        out = v.As<Napi::Boolean>().Value();
+      };
+      flag("train", train);
+      flag("amp", amp);
     }
     model_->CheckBlocks(keep);
     auto model = model_;
+    auto bf16 = amp ? bf16_ : nullptr;
     auto mutex = mutex_;
     return PromiseWorker<ForwardResult>::Start(
         env,
-        [model, mutex, input, keep, train]() {
+        [model, bf16, mutex, input, keep, train]() {
           std::lock_guard<std::mutex> lock(*mutex);
           // JS never runs a backward pass, so no autograd graph is needed even for a training-mode forward.
           c10::InferenceMode guard;
-          return ForwardResult{model->Forward(input.to(model->device()), keep, train), keep};
+          const at::Tensor x = input.to(model->device());
+          if (bf16) return ForwardResult{bf16->Get()->Forward(x.to(at::kBFloat16), keep, train), keep};
+          return ForwardResult{model->Forward(x, keep, train), keep};
         },
         [](Napi::Env env, ForwardResult& r) -> Napi::Value {
           auto out = Napi::Object::New(env);

@@ -6,6 +6,7 @@
 #include <mutex>
 #include <string>
 
+#include "model/bf16_replica.h"
 #include "model/model.h"
 
 namespace mdistill {
@@ -32,6 +33,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   Napi::Value ParameterGradients(const Napi::CallbackInfo& info);
 
   std::shared_ptr<model::Model> model_;
+  std::shared_ptr<model::Bf16Replica> bf16_;  // forward with amp: built on first use, refreshed after weight changes
   std::shared_ptr<std::mutex> mutex_ = std::make_shared<std::mutex>();
 };
 

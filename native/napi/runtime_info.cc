@@ -1,4 +1,4 @@
-// What the addon was built against and what it runs with: versions, CUDA, threads.
+// What the addon was built against and what it runs with: versions, CUDA, threads, the GEMM engine.
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <torch/csrc/api/include/torch/version.h>
@@ -11,6 +11,7 @@
 
 #include "core/malloc_tuning.h"
 #include "diagnostics/diagnostics.h"
+#include "gemm/gemm_engine.h"
 #include "napi/errors.h"
 #include "napi/modules.h"
 
@@ -57,6 +58,16 @@ Napi::Value RuntimeInfo(const Napi::CallbackInfo& info) {
     out.Set("interopThreads", Napi::Number::New(env, at::get_num_interop_threads()));
     out.Set("parallelInfo", at::get_parallel_info());
     out.Set("mallocTuning", TuneMalloc());
+    const gemm::EngineInfo& g = gemm::ActiveEngineInfo();
+    auto gemmInfo = Napi::Object::New(env);
+    gemmInfo.Set("engine", g.name);
+    gemmInfo.Set("reason", g.reason);
+    gemmInfo.Set("onednnCompiled", Napi::Boolean::New(env, g.onednnCompiled));
+    gemmInfo.Set("onednnVersion", g.onednnVersion);
+    gemmInfo.Set("onednnIsa", g.onednnIsa);
+    gemmInfo.Set("avx512", Napi::Boolean::New(env, g.avx512));
+    gemmInfo.Set("bf16", Napi::Boolean::New(env, g.bf16));
+    out.Set("gemmEngine", gemmInfo);
     return out;
   });
 }

@@ -1,6 +1,8 @@
 // The native core without Node (it links mdistill_core only): model forwards (ViT and Swin) against timm's outputs
-// on shared fixtures, the fused manifold loss against its naive reference, and training steps with the malloc
-// tuning the step applies. Prints one line per check, "ok <check>: <figures>" or "FAIL <check>: <why>", and exits 1 on any
+// on shared fixtures, the fused manifold loss against its naive reference, training steps with the malloc tuning the
+// step applies, device specs and the step's keyed generators, the GEMM layer's ops against ATen
+// (tests/gemm_checks.cc), a step on each GEMM engine and under --amp, and the teacher's bfloat16 replica. Prints one
+// line per check, "ok <check>: <figures>", "FAIL <check>: <why>" or "skip <check>: <why>", and exits 1 on any
 // failure. Usage: mdistill_core_test <fixtures dir> (the repository's ../shared/fixtures).
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
@@ -22,9 +24,14 @@
 #include "core/error.h"
 #include "core/malloc_tuning.h"
 #include "core/torch_compat.h"
+#include "gemm/gemm_engine.h"
+#include "gemm/onednn_matmul.h"
 #include "loss/standalone_manifold_loss.h"
+#include "model/bf16_replica.h"
 #include "model/layers.h"
 #include "model/model.h"
+#include "tests/check_report.h"
+#include "tests/gemm_checks.h"
 #include "tests/json_value.h"
 #include "tests/safetensors_file.h"
 #include "train/distill_step.h"
@@ -32,27 +39,9 @@
 namespace {
 
 using namespace mdistill;
-
-int failures = 0;
-
-void Report(bool ok, const std::string& check, const std::string& detail) {
-  std::printf("%s %s: %s\n", ok ? "ok" : "FAIL", check.c_str(), detail.c_str());
-  std::fflush(stdout);
-  if (!ok) ++failures;
-}
-
-std::string Num(double v) {
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%.3g", v);
-  return buffer;
-}
-
-// max |a - b| relative to max |b|, as test/loss/lossTestUtils.ts's maxRelDiff.
-double MaxRelDiff(const at::Tensor& a, const at::Tensor& b) {
-  const double diff = (a - b).abs().max().item<double>();
-  const double scale = b.abs().max().item<double>();
-  return scale == 0 ? diff : diff / scale;
-}
+using tests::MaxRelDiff;
+using tests::Num;
+using tests::Report;
 
 // ---- (a) a ViT and a Swin forward against timm (test/model/parity.test.ts does the same through the addon).
 
@@ -364,6 +353,141 @@ void CheckStepGenerators(at::Device device) {
   Report(ok, "step generators " + device.str(), "a drop-path mask repeats under the same seed and changes with another");
 }
 
+// ---- (e) a step of each GEMM engine, float32 and under --amp, and the bfloat16 replica of the teacher.
+
+model::ModelConfig SmallVit() {
+  model::ModelConfig c = TinyVit(24);
+  c.imgSize = 16;  // 16 patches + cls: no block size divides the 17·6 token rows
+  c.numHeads = 3;
+  return c;
+}
+
+// A CaiT teacher, so the step covers talking heads and class attention too.
+model::ModelConfig SmallCait() {
+  model::ModelConfig c = SmallVit();
+  c.arch = model::Arch::kCait;
+  c.embedDim = 32;
+  c.numHeads = 4;
+  c.depthTokenOnly = 1;
+  c.initValues = 0.1;
+  return c;
+}
+
+struct StepsRun {
+  std::vector<train::StepTerms> terms;
+  std::vector<at::Tensor> grads;  // of the last step
+};
+
+StepsRun RunSmallSteps(gemm::Engine engine, bool amp, int steps) {
+  gemm::ScopedEngine scoped(engine);
+  train::DistillOptions d;
+  d.kd = train::KdType::kSoft;
+  d.alpha = 0.5;
+  d.beta = 2;
+  d.tau = 1;
+  d.wSample = 0.1;
+  d.wPatch = 4;
+  d.wRand = 0.2;
+  d.k = 16;
+  d.maxPatchNum = 0;
+  d.fusedManifold = true;
+  d.sIds = {0, 1};
+  d.tIds = {0, 1};
+  d.clipGrad = 0;
+  d.emaDecay = 0;
+  d.amp = amp;
+  d.seed = 5;
+  train::AdamWOptions a;
+  a.weightDecay = 0.05;
+  auto student = model::CreateModel(SmallVit(), 1);
+  train::DistillStep step(student, model::CreateModel(SmallCait(), 2), nullptr, d, a);
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(3);
+  train::StepInput input;
+  input.images = at::randn({6, 1, 16, 16}, gen);
+  input.targets = at::tensor({0, 1, 2, 1, 0, 2}, at::TensorOptions().dtype(at::kLong));
+  input.lr = 1e-3;
+  StepsRun run;
+  for (int s = 0; s < steps; ++s) {
+    input.step = s;
+    run.terms.push_back(step.Run(input));
+  }
+  for (const auto& p : student->parameters()) run.grads.push_back(p.grad().detach().clone());
+  return run;
+}
+
+double WorstTermDiff(const train::StepTerms& a, const train::StepTerms& b) {
+  double worst = 0;
+  const std::pair<double, double> terms[] = {{a.total, b.total}, {a.base, b.base}, {a.kd, b.kd}, {a.sample, b.sample},
+                                             {a.patch, b.patch}, {a.rand, b.rand}};
+  for (const auto& [x, y] : terms) worst = std::max(worst, std::abs(x - y) / std::max(std::abs(y), 1e-12));
+  return worst;
+}
+
+double WorstGradDiff(const std::vector<at::Tensor>& a, const std::vector<at::Tensor>& b) {
+  double worst = 0;
+  for (size_t i = 0; i < a.size(); ++i) worst = std::max(worst, MaxRelDiff(a[i], b[i]));
+  return worst;
+}
+
+// MDISTILL_GEMM=onednn and =aten must train alike: two float32 steps (the second on weights the first updated).
+void CheckEnginesAgreeOnStep() {
+  const std::string check = "distill step onednn = aten (float32)";
+  if (!gemm::onednn::Compiled()) return tests::Skip(check, "this build has no oneDNN");
+  // float32 through two models and the loss, summed in another order; the manifold terms are means of squared
+  // differences of Gram matrices, whose cancellation magnifies the relative error of the features.
+  constexpr double kTermTolerance = 1e-4, kGradTolerance = 1e-4;
+  const StepsRun onednn = RunSmallSteps(gemm::Engine::kOneDnn, false, 2);
+  const StepsRun aten = RunSmallSteps(gemm::Engine::kAten, false, 2);
+  const double terms = std::max(WorstTermDiff(onednn.terms[0], aten.terms[0]), WorstTermDiff(onednn.terms[1], aten.terms[1]));
+  const double grads = WorstGradDiff(onednn.grads, aten.grads);
+  Report(terms < kTermTolerance && grads < kGradTolerance, check,
+         "worst rel diff of the loss terms " + Num(terms) + " (tolerance " + Num(kTermTolerance) + "), of the second step's gradients " +
+             Num(grads) + " (tolerance " + Num(kGradTolerance) + ")");
+}
+
+// --amp: bfloat16 products in the student, the teacher whole in bfloat16; finite, and near the float32 step. On each
+// engine: the ATen engine takes bfloat16 from autocast and runs the bfloat16 teacher through at::linear.
+void CheckAmpStep(gemm::Engine engine) {
+  const std::string check = std::string("distill step amp (bfloat16) near float32, ") + gemm::EngineName(engine);
+  if (engine == gemm::Engine::kOneDnn && !gemm::onednn::Compiled()) return tests::Skip(check, "this build has no oneDNN");
+  constexpr double kTermTolerance = 0.05, kGradTolerance = 0.1;  // bfloat16's 8-bit significand through a whole step
+  const StepsRun amp = RunSmallSteps(engine, true, 2);
+  const StepsRun fp32 = RunSmallSteps(engine, false, 2);
+  bool finite = true;
+  for (const auto& t : amp.terms) finite = finite && std::isfinite(t.total) && std::isfinite(t.gradNorm);
+  for (const auto& g : amp.grads) finite = finite && g.scalar_type() == at::kFloat && g.isfinite().all().item<bool>();
+  const double terms = std::max(WorstTermDiff(amp.terms[0], fp32.terms[0]), WorstTermDiff(amp.terms[1], fp32.terms[1]));
+  const double grads = WorstGradDiff(amp.grads, fp32.grads);
+  Report(finite && terms < kTermTolerance && grads < kGradTolerance, check,
+         std::string("float32 gradients, finite; worst rel diff to float32 of the loss terms ") + Num(terms) + " (tolerance " +
+             Num(kTermTolerance) + "), of the second step's gradients " + Num(grads) + " (tolerance " + Num(kGradTolerance) + ")");
+}
+
+// The teacher's bfloat16 copy is made once and follows weight changes without being rebuilt.
+void CheckBf16Replica() {
+  auto source = model::CreateModel(SmallCait(), 7);
+  model::Bf16Replica replica(source);
+  const auto first = replica.Get();
+  const auto sameAs = [&](const model::Model& copy) {
+    bool same = true;
+    const auto a = source->NamedParameters(), b = copy.NamedParameters();
+    for (size_t i = 0; i < a.size(); ++i) same = same && b[i].second.scalar_type() == at::kBFloat16 && b[i].second.equal(a[i].second.to(at::kBFloat16));
+    return same;
+  };
+  const bool copied = sameAs(*first);
+  const int64_t versionBefore = first->NamedParameters()[0].second._version();
+  const bool kept = replica.Get()->NamedParameters()[0].second._version() == versionBefore;  // nothing changed: no copy
+  {
+    at::NoGradGuard noGrad;
+    source->NamedParameters().back().second.add_(1.0);
+  }
+  const auto second = replica.Get();
+  const bool followed = second.get() == first.get() && sameAs(*second);
+  Report(copied && kept && followed, "bf16 replica",
+         std::string("bfloat16 copy of every parameter: ") + (copied ? "yes" : "no") + "; untouched when the source is: " +
+             (kept ? "yes" : "no") + "; follows a weight change in place: " + (followed ? "yes" : "no"));
+}
+
 // Whether a block of `bytes` is mmapped (glibc's default threshold) or taken from the heap (the tuned 32 MiB one).
 const char* WhereMallocPutsIt(size_t bytes) {
 #if defined(__GLIBC__) && __GLIBC_PREREQ(2, 33)
@@ -400,17 +524,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   const std::string fixtures = argv[1];
-  auto guarded = [](const char* check, auto&& body) {
-    try {
-      body();
-    } catch (const mdistill::Error& e) {
-      Report(false, check, std::string(e.code()) + ": " + e.what());
-    } catch (const c10::Error& e) {
-      Report(false, check, e.what_without_backtrace());
-    } catch (const std::exception& e) {
-      Report(false, check, e.what());
-    }
-  };
+  const auto guarded = tests::Guarded;
   guarded("model forward vit_tiny_gray28", [&] { CheckModelForward(fixtures, "vit_tiny_gray28"); });
   guarded("model forward swin_32", [&] { CheckModelForward(fixtures, "swin_32"); });
   const std::vector<ManifoldCase> cases = {
@@ -422,7 +536,7 @@ int main(int argc, char** argv) {
        {{{2, 64, 4}, {2, 17, 6}}, {{2, 16, 8}, {2, 17, 6}}}, 12, 16, {{0, 8, 8}, {0, 4, 4}}, {{1, 4, 4}, {1, 4, 4}}},
   };
   for (size_t i = 0; i < cases.size(); ++i) {
-    guarded(("manifold fused = naive (float64) " + cases[i].name).c_str(), [&] { CheckFusedAgainstNaive(cases[i], 11 + i); });
+    guarded("manifold fused = naive (float64) " + cases[i].name, [&] { CheckFusedAgainstNaive(cases[i], 11 + i); });
   }
   guarded("device specs", CheckDeviceSpecs);
   guarded("autocast per device type", CheckAutocastPerDevice);
@@ -431,6 +545,12 @@ int main(int argc, char** argv) {
   guarded("distill step", CheckDistillStep);
   guarded("distill step, Swin student merged to a ViT teacher's grid", CheckDistillStepSwinStudent);
   guarded("malloc tuning after a step", CheckMallocTuningAfterStep);
+  tests::RunGemmChecks();
+  guarded("distill step onednn = aten (float32)", CheckEnginesAgreeOnStep);
+  guarded("distill step amp (bfloat16) near float32, onednn", [] { CheckAmpStep(gemm::Engine::kOneDnn); });
+  guarded("distill step amp (bfloat16) near float32, aten", [] { CheckAmpStep(gemm::Engine::kAten); });
+  guarded("bf16 replica", CheckBf16Replica);
+  const int failures = tests::Failures();
   std::printf("%s: %d check(s) failed\n", failures == 0 ? "passed" : "FAILED", failures);
   return failures == 0 ? 0 : 1;
 }

@@ -124,6 +124,7 @@ DistillStep::DistillStep(std::shared_ptr<model::Model> student, std::shared_ptr<
     PlanLayerPairs();
     teacher_->eval();
     for (auto& p : teacher_->parameters()) p.set_requires_grad(false);
+    if (options_.amp) teacherBf16_.emplace(teacher_);
   }
   if (ema_) {
     for (auto& p : ema_->parameters()) p.set_requires_grad(false);
@@ -211,7 +212,10 @@ DistillStep::Forward DistillStep::Compute(const StepInput& rawInput, bool train,
   std::vector<at::Tensor> teacherBlocks;
   if (useTeacher) {
     c10::InferenceMode inference;
-    model::ForwardOutput t = teacher_->Forward(input.images, useManifold ? options_.tIds : std::vector<int64_t>{}, false);
+    const std::vector<int64_t> keep = useManifold ? options_.tIds : std::vector<int64_t>{};
+    // Under --amp the teacher runs whole in bfloat16 (its blocks and logits are upcast by the losses).
+    model::ForwardOutput t = teacherBf16_ ? teacherBf16_->Get()->Forward(input.images.to(at::kBFloat16), keep, false)
+                                          : teacher_->Forward(input.images, keep, false);
     teacherLogits = t.logits.to(at::kFloat);
     teacherBlocks = std::move(t.blocks);
   }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "loss/manifold_options.h"
+#include "model/bf16_replica.h"
 #include "model/model.h"
 #include "train/adamw.h"
 #include "train/logit_losses.h"
@@ -36,7 +37,7 @@ struct DistillOptions {
   std::vector<int64_t> sIds, tIds;
   double clipGrad = 0;  // <= 0: off
   double emaDecay = 0;  // used when an EMA model is given
-  bool amp = false;     // bf16 autocast
+  bool amp = false;     // bf16: the student's products (bf16 operands, fp32 results), the teacher's whole forward
   uint64_t seed = 0;
 };
 
@@ -99,6 +100,7 @@ class DistillStep {
                               const loss::ManifoldOptions& m);
 
   std::shared_ptr<model::Model> student_, teacher_, ema_;
+  std::optional<model::Bf16Replica> teacherBf16_;  // the teacher under --amp
   DistillOptions options_;
   std::vector<TokenLayout> studentLayouts_, teacherLayouts_;  // per layer pair
   AdamW optimizer_;

@@ -1,7 +1,7 @@
 // `mdistill info`: what the addon was built with and what it runs on.
 import type { Command } from 'commander';
 import { describePresets } from '../model/modelConfig.js';
-import { gemmBenchmark, runtimeInfo, setThreads, type RuntimeInfo } from '../native/index.js';
+import { gemmBenchmark, runtimeInfo, setThreads, type RawGemmEngineInfo, type RuntimeInfo } from '../native/index.js';
 import { parsePositiveInt } from './parse.js';
 
 export interface InfoReport extends Omit<RuntimeInfo, 'parallelInfo'> {
@@ -25,6 +25,16 @@ export async function collectInfo(options: { threads?: number; bench?: boolean }
   } else if (info.blas.name === 'unknown') {
     warnings.push('could not tell which BLAS is loaded');
   }
+  if (info.gemmEngine.onednnCompiled && !info.gemmEngine.avx512) {
+    warnings.push(
+      `this CPU has no AVX-512 (oneDNN ISA ${info.gemmEngine.onednnIsa}): matrix products run on ${info.gemmEngine.engine === 'aten' ? 'ATen (OpenBLAS)' : 'oneDNN'} ` +
+        "without its AVX-512 kernels, and --amp's bfloat16 products have no native support",
+    );
+  } else if (!info.gemmEngine.onednnCompiled) {
+    warnings.push('the addon was built without oneDNN: matrix products run on ATen (OpenBLAS). Install libdnnl-dev and rebuild (npm run build:native)');
+  } else if (!info.gemmEngine.bf16) {
+    warnings.push(`this CPU has no AVX512_BF16 (oneDNN ISA ${info.gemmEngine.onednnIsa}): --amp's bfloat16 products are emulated and slower than float32`);
+  }
   if (info.threads > 1 && info.parallelForThreads < info.threads) {
     warnings.push(
       `the addon's parallel loops ran on ${info.parallelForThreads} of ${info.threads} threads: it was built without the ` +
@@ -39,6 +49,11 @@ export async function collectInfo(options: { threads?: number; bench?: boolean }
   return report;
 }
 
+function gemmLine(g: RawGemmEngineInfo): string {
+  const onednn = g.onednnCompiled ? `oneDNN ${g.onednnVersion}, ISA ${g.onednnIsa}` : 'oneDNN not built in';
+  return `${g.engine} (${g.reason}; ${onednn})`;
+}
+
 function printHuman(r: InfoReport): void {
   const rows: [string, string][] = [
     ['node', `${r.node} (${r.platform})`],
@@ -47,6 +62,7 @@ function printHuman(r: InfoReport): void {
     ['CUDA', r.torchHasCuda ? `${r.cudaDevices.length} device(s): ${r.cudaDevices.join(', ') || 'none visible'}` : 'not available in this libtorch'],
     ['threads', `${r.threads} intra-op (the addon's own loops: ${r.parallelForThreads}), ${r.interopThreads} inter-op`],
     ['BLAS', `${r.blas.name}${r.blas.libraries.length ? ` (${r.blas.libraries[0]})` : ''}`],
+    ['matmul', gemmLine(r.gemmEngine)],
     ['malloc', r.mallocTuning],
   ];
   if (r.gemm) rows.push(['GEMM', `${r.gemm.gflops} GFLOP/s at ${r.gemm.size}x${r.gemm.size} float32`]);

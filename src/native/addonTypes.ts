@@ -22,6 +22,24 @@ export interface RawRuntimeInfo {
   parallelInfo: string;
   /** Whether glibc's malloc keeps freed memory in the process (native/core/malloc_tuning.h): "applied: …" or "skipped: why". */
   mallocTuning: string;
+  /** The engine of the models' matrix products (native/gemm/gemm_engine.h). */
+  gemmEngine: RawGemmEngineInfo;
+}
+
+export interface RawGemmEngineInfo {
+  /** 'onednn' (oneDNN's matmul primitive) or 'aten' (OpenBLAS for float32); MDISTILL_GEMM chooses. */
+  engine: 'onednn' | 'aten';
+  /** Why this engine, e.g. "default: oneDNN on avx512_core_bf16" or "MDISTILL_GEMM=aten". */
+  reason: string;
+  onednnCompiled: boolean;
+  /** The loaded libdnnl's version, '' without oneDNN. */
+  onednnVersion: string;
+  /** oneDNN's effective ISA (e.g. 'avx512_core_bf16'), '' without oneDNN. */
+  onednnIsa: string;
+  /** That ISA includes AVX-512. */
+  avx512: boolean;
+  /** That ISA has native bfloat16 dot products (AVX512_BF16 or AMX). */
+  bf16: boolean;
 }
 
 export interface MatmulProbeResult {
@@ -36,6 +54,27 @@ export interface GemmBenchmarkResult {
   iterations: number;
   seconds: number;
   gflops: number;
+}
+
+/** One matrix product shape timed on one engine: out [batch, m, n] = a [batch, m, k] · bᵀ with b a contiguous
+ *  [batch, n, k] (a Linear's weight or attention's k). 'openblas' is at::mm per matrix (float32 only), 'aten' is
+ *  at::mm / at::bmm as ATen chooses (bfloat16: its own oneDNN). */
+export interface GemmShapeBenchmarkArgs {
+  batch: number;
+  m: number;
+  k: number;
+  n: number;
+  dtype: 'float32' | 'bfloat16';
+  engine: 'onednn' | 'openblas' | 'aten';
+  minSeconds: number;
+}
+
+export interface GemmShapeBenchmarkResult {
+  iterations: number;
+  seconds: number;
+  gflops: number;
+  /** The kernel: oneDNN's implementation name (e.g. 'brg:avx512_core') or the ATen call. */
+  implementation: string;
 }
 
 /** Everything the native model is built from: the architecture (src/model/modelConfig.ts's ModelConfig, field
@@ -76,6 +115,9 @@ export interface RawForwardOptions {
   blocks?: number[];
   /** Training mode: drop-path on, distilled models return both heads. Default false. */
   train?: boolean;
+  /** Run a bfloat16 copy of the model (made on first use, refreshed after weight changes): the whole forward in
+   *  bfloat16, as --amp runs the teacher. Default false. */
+  amp?: boolean;
 }
 
 export interface RawBlockOutput {
@@ -290,9 +332,12 @@ export interface MdistillAddon {
   /** Runs size×size float32 GEMMs for at least minSeconds. */
   gemmBenchmark(size: number, minSeconds: number): Promise<GemmBenchmarkResult>;
   Model: new (config: RawModelConfig) => RawModel;
-  /** The attention matmul kernel (impl 'kernel') or at::matmul ('reference'): out = a @ b for a [G,M,K], b [G,K,N],
-   *  and the gradients of sum(out * gradOut). For tests that hold the kernel to its reference. */
-  batchedMatmulCheck(a: Float32Array, aShape: number[], b: Float32Array, bShape: number[], gradOut: Float32Array, impl: 'kernel' | 'reference'): Promise<{ out: Float32Array; gradA: Float32Array; gradB: Float32Array }>;
+  /** Times one of the models' matrix product shapes on one engine. */
+  gemmShapeBenchmark(args: GemmShapeBenchmarkArgs): Promise<GemmShapeBenchmarkResult>;
+  /** The GEMM layer's batched matmul under the oneDNN or the ATen engine, or at::matmul ('reference'): out = a @ b
+   *  for a [G,M,K], b [G,K,N] (b read as a transposed view), and the gradients of sum(out * gradOut). For tests
+   *  that hold the engines to the reference. */
+  batchedMatmulCheck(a: Float32Array, aShape: number[], b: Float32Array, bShape: number[], gradOut: Float32Array, impl: BatchedMatmulImpl): Promise<{ out: Float32Array; gradA: Float32Array; gradB: Float32Array }>;
   /** timm's resample_abs_pos_embed: keeps numPrefixTokens, resizes the patch grid (bicubic, antialias) to newGrid. */
   resamplePosEmbed(data: Float32Array, shape: number[], newGrid: [number, number], numPrefixTokens: number): { data: Float32Array; shape: number[] };
   /** The manifold distillation loss over layer pairs, with optional student gradients. */
@@ -314,6 +359,8 @@ export interface RawDeviceMemory {
   peakBytes: number;
   reservedBytes: number;
 }
+
+export type BatchedMatmulImpl = 'onednn' | 'aten' | 'reference';
 
 /** Error codes that native calls attach to the Errors they throw or reject with. */
 export type NativeErrorCode =

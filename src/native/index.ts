@@ -2,8 +2,8 @@
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import type {
-  GemmBenchmarkResult, MatmulProbeResult, MdistillAddon, RawBatch, NativeErrorCode, RawManifoldLossArgs, RawManifoldLossResult, RawModel, RawModelConfig,
-  RawPairPlan, RawTokenLayout,
+  BatchedMatmulImpl, GemmBenchmarkResult, GemmShapeBenchmarkArgs, GemmShapeBenchmarkResult, MatmulProbeResult, MdistillAddon, RawBatch, NativeErrorCode,
+  RawManifoldLossArgs, RawManifoldLossResult, RawModel, RawModelConfig, RawPairPlan, RawTokenLayout,
   RawRuntimeInfo, RawTrainer, RawTrainerOptions, RawEvalCounts, RawProcessGroup, RawProcessGroupOptions, RawDevice, RawDeviceMemory,
 } from './addonTypes.js';
 import { defaultAddonCandidates, loadAddonFrom } from './loader.js';
@@ -11,7 +11,8 @@ import { detectLoadedBlas, type BlasInfo } from './blas.js';
 import { capAtCores } from './threadCap.js';
 
 export type {
-  FeatureArray, GemmBenchmarkResult, MatmulProbeResult, NativeErrorCode, RawManifoldLossArgs, RawManifoldLossResult, RawPairPlan, RawTokenLayout,
+  BatchedMatmulImpl, FeatureArray, GemmBenchmarkResult, GemmShapeBenchmarkArgs, GemmShapeBenchmarkResult, MatmulProbeResult, RawGemmEngineInfo, NativeErrorCode,
+  RawManifoldLossArgs, RawManifoldLossResult, RawPairPlan, RawTokenLayout,
 } from './addonTypes.js';
 export type { RawBatch, RawTrainer, RawTrainerOptions, RawStepTerms, RawEvalCounts } from './addonTypes.js';
 export type { RawProcessGroup, RawProcessGroupOptions, RawDevice, RawDeviceMemory } from './addonTypes.js';
@@ -78,6 +79,10 @@ export function gemmBenchmark(size: number, minSeconds: number): Promise<GemmBen
   return addon().gemmBenchmark(size, minSeconds);
 }
 
+export function gemmShapeBenchmark(args: GemmShapeBenchmarkArgs): Promise<GemmShapeBenchmarkResult> {
+  return addon().gemmShapeBenchmark(args);
+}
+
 /** A native ViT/DeiT, CaiT or Swin; src/model/nativeModel.ts is its public face. */
 export function createRawModel(config: RawModelConfig): RawModel {
   return new (addon().Model)(config);
@@ -87,8 +92,8 @@ export function resamplePosEmbed(data: Float32Array, shape: number[], newGrid: [
   return addon().resamplePosEmbed(data, shape, newGrid, numPrefixTokens);
 }
 
-/** Runs the attention matmul kernel or its reference, forward and backward (see addonTypes.ts). */
-export function batchedMatmulCheck(a: Float32Array, aShape: number[], b: Float32Array, bShape: number[], gradOut: Float32Array, impl: 'kernel' | 'reference'): Promise<{ out: Float32Array; gradA: Float32Array; gradB: Float32Array }> {
+/** Runs the GEMM layer's batched matmul on one engine, or its reference, forward and backward (see addonTypes.ts). */
+export function batchedMatmulCheck(a: Float32Array, aShape: number[], b: Float32Array, bShape: number[], gradOut: Float32Array, impl: BatchedMatmulImpl): Promise<{ out: Float32Array; gradA: Float32Array; gradB: Float32Array }> {
   return addon().batchedMatmulCheck(a, aShape, b, bShape, gradOut, impl);
 }
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { availableParallelism } from 'node:os';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { addon, gemmBenchmark, isNativeError, matmulProbe, runtimeInfo, setThreads } from '../../src/native/index.js';
+import { addon, gemmBenchmark, gemmShapeBenchmark, isNativeError, matmulProbe, runtimeInfo, setThreads, type RawGemmEngineInfo } from '../../src/native/index.js';
 import { packageRoot } from '../../src/io/packageRoot.js';
 import { defaultAddonCandidates } from '../../src/native/loader.js';
 
@@ -65,6 +65,24 @@ describe('native addon', () => {
 
   it('rejects out-of-range arguments before queueing work', () => {
     expect(() => gemmBenchmark(0, 0)).toThrow(expect.objectContaining({ code: 'MDISTILL_BAD_ARGUMENT' }));
+  });
+
+  it("times one of the models' GEMM shapes per engine and names the kernel; rejects what an engine cannot run", async () => {
+    const shape = { batch: 1, m: 37, k: 19, n: 29, minSeconds: 0 };
+    const blas = await gemmShapeBenchmark({ ...shape, dtype: 'float32', engine: 'openblas' });
+    expect(blas).toMatchObject({ implementation: 'at::mm' });
+    expect(blas.iterations).toBeGreaterThan(0);
+    const batched = await gemmShapeBenchmark({ ...shape, batch: 3, dtype: 'bfloat16', engine: 'aten' });
+    expect(batched.implementation).toBe('at::bmm');
+    if (runtimeInfo().gemmEngine.onednnCompiled) {
+      const onednn = await gemmShapeBenchmark({ ...shape, dtype: 'float32', engine: 'onednn' });
+      expect(onednn.implementation).toMatch(/^(brg|gemm):/);
+      expect(onednn.gflops).toBeGreaterThan(0);
+    }
+    expect(() => gemmShapeBenchmark({ ...shape, dtype: 'bfloat16', engine: 'openblas' }))
+      .toThrow(expect.objectContaining({ code: 'MDISTILL_BAD_ARGUMENT', message: expect.stringContaining('openblas has no bfloat16 GEMM') }));
+    expect(() => gemmShapeBenchmark({ ...shape, m: 0, dtype: 'float32', engine: 'aten' }))
+      .toThrow(expect.objectContaining({ code: 'MDISTILL_BAD_ARGUMENT' }));
   });
 
   it('keeps the event loop ticking while a ~1 s native op runs', async () => {
@@ -136,6 +154,29 @@ describe('mdistill info', () => {
     expect(tuning({})).toMatch(/^applied: /);
     expect(tuning({ MDISTILL_MALLOC_TUNING: '0' })).toBe('skipped: MDISTILL_MALLOC_TUNING=0');
     expect(tuning({ MALLOC_TRIM_THRESHOLD_: '1048576' })).toBe('skipped: MALLOC_TRIM_THRESHOLD_ is set');
+  });
+
+  it('reports the GEMM engine with oneDNN version and ISA; MDISTILL_GEMM chooses and a bad value is named', () => {
+    const cli = path.join(packageRoot, 'bin', 'mdistill.js');
+    const engine = (value: string | undefined) => {
+      const r = spawnSync(process.execPath, [cli, 'info', '--json'], { encoding: 'utf8', env: { ...process.env, MDISTILL_GEMM: value ?? '' } });
+      expect(r.status, r.stderr).toBe(0);
+      return JSON.parse(r.stdout).gemmEngine as RawGemmEngineInfo;
+    };
+    const byDefault = engine(undefined);
+    if (byDefault.onednnCompiled) {
+      expect(byDefault.onednnVersion).toMatch(/^\d+\.\d+\.\d+$/);
+      expect(byDefault.onednnIsa).not.toBe('');
+      // oneDNN by default exactly where its ISA has AVX-512.
+      expect(byDefault.engine).toBe(byDefault.avx512 ? 'onednn' : 'aten');
+      expect(engine('onednn')).toMatchObject({ engine: 'onednn', reason: 'MDISTILL_GEMM=onednn' });
+    } else {
+      expect(byDefault).toMatchObject({ engine: 'aten', onednnVersion: '', onednnIsa: '' });
+    }
+    expect(engine('aten')).toMatchObject({ engine: 'aten', reason: 'MDISTILL_GEMM=aten' });
+    const bad = spawnSync(process.execPath, [cli, 'info'], { encoding: 'utf8', env: { ...process.env, MDISTILL_GEMM: 'mkl' } });
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toContain("MDISTILL_GEMM must be 'onednn' or 'aten', got 'mkl'");
   });
 
   it('honours MDISTILL_THREADS and rejects a bad value with a message naming it', () => {

@@ -1,7 +1,9 @@
 // The native core without Node: builds the C++ test program (native/tests/core_test.cc, CMake target
 // mdistill_core_test, which links only the mdistill_core static library) and runs it. It checks ViT and Swin forwards
-// against timm, the fused manifold loss against the naive one, and training steps with the malloc tuning the step
-// leaves in effect, which the runs below observe under each environment.
+// against timm, the fused manifold loss against the naive one, training steps with the malloc tuning the step
+// leaves in effect (which the runs below observe under each environment), the GEMM layer's ops against ATen in
+// float32, float64 and bfloat16 (native/tests/gemm_checks.cc), a step on each GEMM engine and under --amp, and the
+// teacher's bfloat16 replica.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -9,6 +11,7 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fixturesDir } from '../model/fixtures.js';
+import { runtimeInfo } from '../../src/native/index.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const hasCmake = spawnSync('cmake', ['--version']).status === 0;
@@ -61,9 +64,49 @@ describe.skipIf(!hasCmake)('the native core without Node (C++ test program)', ()
     expect(lines).toContainEqual(expect.stringMatching(/^ok autocast per device type: CUDA's on leaves the CPU's off and the reverse; dtypes kept apart \(libtorch \d/));
     expect(lines).toContainEqual(expect.stringMatching(/^ok distill step: /));
     expect(lines).toContainEqual(expect.stringMatching(/^ok distill step, Swin student merged to a ViT teacher's grid: /));
-    expect(lines).toContain('ok malloc tuning after a step: applied: mmap threshold 32 MiB, no trimming; a 30 MiB block is heap');
+    expect(lines).toContain('ok malloc tuning after a step: applied: mmap threshold 32 MiB, no trimming, one arena; a 30 MiB block is heap');
     expect(lines.at(-1)).toBe('passed: 0 check(s) failed');
-    expect(lines).toHaveLength(23);
+    expect(lines).toHaveLength(23 + GEMM_CHECKS.length);
+    expect(status).toBe(0);
+  });
+
+  // The GEMM layer's checks (native/tests/gemm_checks.cc and the step-level ones in core_test.cc). With oneDNN in the
+  // build every one must pass; without it the oneDNN ones are skipped, and the rest still run.
+  const GEMM_CHECKS = [
+    ...['Linear [3, 37, 19] x [29, 19]ᵀ + b', 'Linear + GELU [3, 37, 19] x [29, 19]ᵀ + b', 'Linear without bias [111, 19] x [29, 19]ᵀ',
+      'Linear on a strided view (rows 40 apart)', 'Linear on a transposed input', 'Linear on a selected token [111, 3, 19][:, 1]',
+      'Matmul q·kᵀ·0.3 [5, 37, 19] x [5, 23, 19]ᵀ', 'Matmul on a transposed a [5, 19, 37]ᵀ x [5, 19, 23]',
+      'Matmul broadcast [1, 7, 7] x [4, 7, 61]', 'Matmul M=1 [6, 1, 16] x [6, 33, 16]ᵀ', 'Matmul 2-D [37, 19] x [19, 23]',
+      'SelfAttention [3, 37, 3·24], 3 heads', 'SelfAttention with talking heads (inference) [3, 37, 3·32], 4 heads']
+      .map((op) => ({ name: `gemm float32 onednn = aten ${op}`, onednn: true })),
+    { name: 'gemm float64 gradients = finite differences Linear + GELU [2, 3, 5] x [4, 5]ᵀ + b', onednn: false },
+    { name: 'gemm float64 gradients = finite differences Matmul broadcast·0.7 [1, 3, 4] x [2, 5, 4]ᵀ', onednn: false },
+    { name: 'gemm float64 gradients = finite differences SelfAttention [2, 5, 3·4], 2 heads', onednn: false },
+    { name: 'gemm bfloat16 under amp Linear [3, 37, 64] x [48, 64]ᵀ + b', onednn: true },
+    { name: 'gemm bfloat16 under amp Matmul·0.5 [5, 37, 32] x [5, 23, 32]ᵀ', onednn: true },
+    { name: 'gemm bfloat16 under amp Linear + GELU read by products (fc1) [3, 37, 64] x [96, 64]ᵀ + b', onednn: true },
+    { name: 'gemm bfloat16 under amp SelfAttention [3, 37, 3·24], 3 heads', onednn: true },
+    { name: "gemm bfloat16 in and out (a bfloat16 model's Linear + GELU)", onednn: true },
+    { name: 'distill step onednn = aten (float32)', onednn: true },
+    { name: 'distill step amp (bfloat16) near float32, onednn', onednn: true },
+    { name: 'distill step amp (bfloat16) near float32, aten', onednn: false },
+    { name: 'bf16 replica', onednn: false },
+  ];
+
+  it('holds the GEMM layer to ATen: float32 at 1e-5, float64 gradients, bfloat16, both engines on a step', () => {
+    const { status, lines } = runProgram({});
+    const onednn = runtimeInfo().gemmEngine.onednnCompiled;
+    for (const check of GEMM_CHECKS) {
+      const escaped = check.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      const expected = onednn || !check.onednn ? `^ok ${escaped}: ` : `^skip ${escaped}: this build has no oneDNN$`;
+      expect(lines.filter((l) => new RegExp(expected).test(l)), check.name).toHaveLength(1);
+    }
+    if (onednn) {
+      // Each float32 and bfloat16 op check ran its forward and both input gradients on oneDNN; self-attention its
+      // six products (four with talking heads, inference only).
+      expect(lines.filter((l) => / 3 products on oneDNN$/.test(l))).toHaveLength(14);
+      expect(lines.filter((l) => / [46] products on oneDNN$/.test(l))).toHaveLength(3);
+    }
     expect(status).toBe(0);
   });
 

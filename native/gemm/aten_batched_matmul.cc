@@ -1,16 +1,16 @@
-#include "model/batched_matmul.h"
+#include "gemm/aten_batched_matmul.h"
 
 #include <ATen/Parallel.h>
 #include <ATen/ThreadLocalState.h>
 #include <torch/csrc/autograd/custom_function.h>
 
-namespace mdistill::model {
+namespace mdistill::gemm {
 
 namespace {
 
 at::Tensor Kernel(const at::Tensor& a, const at::Tensor& b) {
   TORCH_CHECK(a.dim() == 3 && b.dim() == 3 && a.size(0) == b.size(0) && a.size(2) == b.size(1),
-              "BatchedMatmul: cannot multiply ", a.sizes(), " by ", b.sizes());
+              "AtenBatchedMatmul: cannot multiply ", a.sizes(), " by ", b.sizes());
   const int64_t G = a.size(0);
   at::Tensor out = at::empty({G, a.size(1), b.size(2)}, a.options());
   // Worker threads start with default thread-local state (grad mode, inference mode); carry the caller's.
@@ -44,11 +44,11 @@ class BatchedMatmulFunction : public torch::autograd::Function<BatchedMatmulFunc
 
 }  // namespace
 
-at::Tensor BatchedMatmul(const at::Tensor& a, const at::Tensor& b) {
+at::Tensor AtenBatchedMatmul(const at::Tensor& a, const at::Tensor& b) {
   // The thread split is for CPU BLAS; other devices have good batched kernels of their own.
   if (!a.is_cpu() || !b.is_cpu()) return at::matmul(a, b);
   if (at::GradMode::is_enabled() && (a.requires_grad() || b.requires_grad())) return BatchedMatmulFunction::apply(a, b);
   return Kernel(a, b);
 }
 
-}  // namespace mdistill::model
+}  // namespace mdistill::gemm

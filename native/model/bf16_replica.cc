@@ -1,0 +1,30 @@
+#include "model/bf16_replica.h"
+
+#include <torch/csrc/autograd/grad_mode.h>
+
+namespace mdistill::model {
+
+Bf16Replica::Bf16Replica(std::shared_ptr<const Model> source) : source_(std::move(source)) {}
+
+std::shared_ptr<const Model> Bf16Replica::Get() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  const auto source = source_->NamedParameters();
+  std::vector<int64_t> versions;
+  versions.reserve(source.size());
+  for (const auto& [name, p] : source) versions.push_back(p._version());
+  if (replica_ && versions == versions_) return replica_;
+  at::NoGradGuard noGrad;
+  if (!replica_) {
+    // The initial draw is overwritten below; only the structure and the parameter names matter.
+    replica_ = CreateModel(source_->config(), 0);
+    replica_->to(source_->device(), at::kBFloat16);
+    replica_->eval();
+    for (auto& p : replica_->parameters()) p.set_requires_grad(false);
+  }
+  const auto target = replica_->NamedParameters();
+  for (size_t i = 0; i < source.size(); ++i) target[i].second.copy_(source[i].second);
+  versions_ = std::move(versions);
+  return replica_;
+}
+
+}  // namespace mdistill::model
