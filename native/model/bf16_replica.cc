@@ -17,7 +17,12 @@ std::shared_ptr<const Model> Bf16Replica::Get() {
   if (!replica_) {
     // The initial draw is overwritten below; only the structure and the parameter names matter.
     replica_ = CreateModel(source_->config(), 0);
-    replica_->to(source_->device(), at::kBFloat16);
+    // Module::to(dtype) would cast every buffer, Swin's integer relative-position index too: cast the floating ones.
+    replica_->to(source_->device());
+    for (auto& p : replica_->parameters()) p.set_data(p.to(at::kBFloat16));
+    for (auto& b : replica_->buffers()) {
+      if (at::isFloatingType(b.scalar_type())) b.set_data(b.to(at::kBFloat16));
+    }
     replica_->eval();
     for (auto& p : replica_->parameters()) p.set_requires_grad(false);
   }

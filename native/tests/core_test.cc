@@ -488,6 +488,27 @@ void CheckBf16Replica() {
              (kept ? "yes" : "no") + "; follows a weight change in place: " + (followed ? "yes" : "no"));
 }
 
+// A Swin's bfloat16 copy keeps its integer relative-position index, and its forward stays near the float32 one.
+void CheckBf16ReplicaSwin() {
+  auto source = model::CreateModel(TinySwin(), 8);
+  model::Bf16Replica replica(source);
+  const auto copy = replica.Get();
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(9);
+  const at::Tensor x = at::randn({2, 1, 8, 8}, gen);
+  at::NoGradGuard noGrad;
+  const at::Tensor fp32 = source->Forward(x, {}, false).logits;
+  const at::Tensor bf16 = copy->Forward(x.to(at::kBFloat16), {}, false).logits;
+  // The integer buffers (relative-position and token-permutation indices) keep their dtype.
+  int64_t longBuffers = 0, sourceLongBuffers = 0;
+  for (const auto& b : copy->buffers()) longBuffers += b.scalar_type() == at::kLong;
+  for (const auto& b : source->buffers()) sourceLongBuffers += b.scalar_type() == at::kLong;
+  const bool indexKept = longBuffers > 0 && longBuffers == sourceLongBuffers;
+  const double diff = MaxRelDiff(bf16.to(at::kFloat), fp32);
+  constexpr double kTolerance = 0.05;  // bfloat16's 8-bit significand through three blocks and a head
+  Report(indexKept && bf16.scalar_type() == at::kBFloat16 && diff < kTolerance, "bf16 replica of a Swin",
+         std::to_string(longBuffers) + " integer index buffer(s) kept; bfloat16 logits, max rel diff to float32 " + Num(diff) + " (tolerance " + Num(kTolerance) + ")");
+}
+
 // Whether a block of `bytes` is mmapped (glibc's default threshold) or taken from the heap (the tuned 32 MiB one).
 const char* WhereMallocPutsIt(size_t bytes) {
 #if defined(__GLIBC__) && __GLIBC_PREREQ(2, 33)
@@ -550,6 +571,7 @@ int main(int argc, char** argv) {
   guarded("distill step amp (bfloat16) near float32, onednn", [] { CheckAmpStep(gemm::Engine::kOneDnn); });
   guarded("distill step amp (bfloat16) near float32, aten", [] { CheckAmpStep(gemm::Engine::kAten); });
   guarded("bf16 replica", CheckBf16Replica);
+  guarded("bf16 replica of a Swin", CheckBf16ReplicaSwin);
   const int failures = tests::Failures();
   std::printf("%s: %d check(s) failed\n", failures == 0 ? "passed" : "FAILED", failures);
   return failures == 0 ? 0 : 1;

@@ -91,6 +91,7 @@ describe.skipIf(!hasCmake)('the native core without Node (C++ test program)', ()
     { name: 'distill step amp (bfloat16) near float32, onednn', onednn: true },
     { name: 'distill step amp (bfloat16) near float32, aten', onednn: false },
     { name: 'bf16 replica', onednn: false },
+    { name: 'bf16 replica of a Swin', onednn: false },
   ];
 
   it('holds the GEMM layer to ATen: float32 at 1e-5, float64 gradients, bfloat16, both engines on a step', () => {
