@@ -80,7 +80,7 @@ export const SCHEMA = {
   // Machine
   threads: { type: 'integer', default: null, nullable: true, min: 1, help: 'libtorch intra-op threads (default: $MDISTILL_THREADS or all cores)', group: 'machine' },
   device: { type: 'string', default: 'cpu', choices: ['cpu', 'cuda'], help: 'where the models run', group: 'machine' },
-  amp: { type: 'boolean', default: false, help: 'bf16 autocast', group: 'machine' },
+  amp: { type: 'boolean', default: false, help: 'bf16 matrix products (fp32 master weights; the teacher runs in bf16)', group: 'machine' },
   // Distributed (data parallel over c10d: Gloo on CPU, NCCL on CUDA)
   'nproc-per-node': { type: 'integer', default: 1, min: 1, help: 'local worker processes to spawn (torchrun/SLURM variables also work)', group: 'distributed' },
   'global-sample-manifold': { type: 'boolean', default: false, help: 'sample relation over the global batch (all-gathered features), independent of the process count', group: 'distributed' },
