@@ -213,8 +213,9 @@ model::ModelConfig TinySwin() {
   return c;
 }
 
-// A Swin student's stage blocks (8x8, then 4x4 grid) against a ViT teacher's 2x2 grid (+cls): both merged to 2x2.
-void CheckDistillStepSwinStudent() {
+// Soft KD (α 0.5, β 1, τ 1) with the three manifold terms at the paper's weights, fused, K 8, no merging, no
+// clipping, no EMA, float32, seed 1; each check sets its layer pairs and what else it varies.
+train::DistillOptions SoftManifoldOptions(std::vector<int64_t> sIds, std::vector<int64_t> tIds) {
   train::DistillOptions d;
   d.kd = train::KdType::kSoft;
   d.alpha = 0.5;
@@ -224,14 +225,22 @@ void CheckDistillStepSwinStudent() {
   d.wPatch = 4;
   d.wRand = 0.2;
   d.k = 8;
-  d.maxPatchNum = 4;
+  d.maxPatchNum = 0;
   d.fusedManifold = true;
-  d.sIds = {1, 2};
-  d.tIds = {1, 1};
+  d.sIds = std::move(sIds);
+  d.tIds = std::move(tIds);
   d.clipGrad = 0;
-  d.emaDecay = 0.99;
+  d.emaDecay = 0;
   d.amp = false;
   d.seed = 1;
+  return d;
+}
+
+// A Swin student's stage blocks (8x8, then 4x4 grid) against a ViT teacher's 2x2 grid (+cls): both merged to 2x2.
+void CheckDistillStepSwinStudent() {
+  train::DistillOptions d = SoftManifoldOptions({1, 2}, {1, 1});
+  d.maxPatchNum = 4;
+  d.emaDecay = 0.99;
   train::AdamWOptions a;
   a.weightDecay = 0.05;
   auto student = model::CreateModel(TinySwin(), 1);
@@ -253,23 +262,9 @@ void CheckDistillStepSwinStudent() {
 }
 
 void CheckDistillStep() {
-  train::DistillOptions d;
-  d.kd = train::KdType::kSoft;
-  d.alpha = 0.5;
+  train::DistillOptions d = SoftManifoldOptions({1}, {1});
   d.beta = 2;
-  d.tau = 1;
-  d.wSample = 0.1;
-  d.wPatch = 4;
-  d.wRand = 0.2;
-  d.k = 8;
-  d.maxPatchNum = 0;
-  d.fusedManifold = true;
-  d.sIds = {1};
-  d.tIds = {1};
-  d.clipGrad = 0;
   d.emaDecay = 0.99;
-  d.amp = false;
-  d.seed = 1;
   train::AdamWOptions a;
   a.weightDecay = 0.05;
   auto student = model::CreateModel(TinyVit(8), 1);
@@ -380,21 +375,9 @@ struct StepsRun {
 
 StepsRun RunSmallSteps(gemm::Engine engine, bool amp, int steps) {
   gemm::ScopedEngine scoped(engine);
-  train::DistillOptions d;
-  d.kd = train::KdType::kSoft;
-  d.alpha = 0.5;
+  train::DistillOptions d = SoftManifoldOptions({0, 1}, {0, 1});
   d.beta = 2;
-  d.tau = 1;
-  d.wSample = 0.1;
-  d.wPatch = 4;
-  d.wRand = 0.2;
   d.k = 16;
-  d.maxPatchNum = 0;
-  d.fusedManifold = true;
-  d.sIds = {0, 1};
-  d.tIds = {0, 1};
-  d.clipGrad = 0;
-  d.emaDecay = 0;
   d.amp = amp;
   d.seed = 5;
   train::AdamWOptions a;
