@@ -12,6 +12,7 @@ import { MODEL_PRESETS, resolveModel, toTimm } from '../../src/model/modelConfig
 import { NativeModel } from '../../src/model/nativeModel.js';
 import { timmStateShapes } from '../../src/model/timmStateShapes.js';
 import { PTH_DIR } from '../io/pthFixtures.js';
+import { captureConsole } from '../helpers/captureConsole.js';
 
 const pth = (name: string) => path.join(PTH_DIR, name);
 const expected = (name: string) => pth(name.replace(/\.pth$/, '.expected.safetensors'));
@@ -22,16 +23,6 @@ const hex = (t: TensorEntry) => Buffer.from(t.data.buffer, t.data.byteOffset, t.
 /** A state dict with the shapes of `config` (inference reads shapes only). */
 function shapesOnly(shapes: Map<string, number[]>): Map<string, TensorEntry> {
   return new Map([...shapes].map(([name, shape]) => [name, { dtype: 'F32', shape, data: new Float32Array(0) }]));
-}
-
-function capture() {
-  const out: string[] = [];
-  const err: string[] = [];
-  vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
-  vi.spyOn(console, 'warn').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
-  vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
-  vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => (err.push(String(s)), true));
-  return { out, err };
 }
 
 afterEach(() => vi.restoreAllMocks());
@@ -79,7 +70,7 @@ describe('the architecture of a .pth, from its shapes', () => {
 describe('.pth wherever weights are taken', () => {
   it('mdistill convert writes timm names and our metadata, bit for bit, inferring a CaiT from its shapes', async () => {
     const out = path.join(mkdtempSync(path.join(tmpdir(), 'mdistill-convert-')), 'cait.safetensors');
-    const io = capture();
+    const io = captureConsole();
     expect(await runCli(['node', 'mdistill', 'convert', pth('cait_model_only.pth'), out])).toBe(0);
     vi.restoreAllMocks();
     expect(io.out.join('\n')).toContain("cait_model_only.pth (its 'model'): Cait (inferred from the tensor shapes; dim 8, depth 2, 2 heads, 10 classes, 8px)");
@@ -96,7 +87,7 @@ describe('.pth wherever weights are taken', () => {
 
   it('mdistill convert: --ema, --model with overrides, a legacy DataParallel file with module. prefixes', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'mdistill-convert-'));
-    const io = capture();
+    const io = captureConsole();
     const overrides = JSON.stringify(TINY_VIT);
     expect(await runCli(['node', 'mdistill', 'convert', pth('deit_checkpoint_legacy.pth'), path.join(dir, 'ema.safetensors'), '--ema', '--model', 'deit_tiny_patch16_224', '--model-overrides', overrides])).toBe(0);
     expect(await runCli(['node', 'mdistill', 'convert', pth('dataparallel_legacy.pth'), path.join(dir, 'dp.safetensors'), '--model', 'deit_tiny_patch16_224', '--model-overrides', overrides])).toBe(0);
@@ -120,7 +111,7 @@ describe('.pth wherever weights are taken', () => {
     const reference = (await readSafetensors(expected('cait_model_only.pth'))).tensors;
     for (const w of teacher.getWeights()) expect(Array.from(w.data), w.name).toEqual(Array.from(reference.get(w.name)!.data as Float32Array));
 
-    const io = capture();
+    const io = captureConsole();
     expect(await runCli(['node', 'mdistill', 'eval', '--weights', pth('cait_model_only.pth'), '--data-set', 'SYNTHETIC', '--input-size', '8', '--eval-subset', '16', '--batch-size', '8', '--json'])).toBe(0);
     expect(await runCli(['node', 'mdistill', 'eval', '--weights', pth('timm_fp16.pth'), '--ema', '--model', 'deit_tiny_patch16_224', '--data-set', 'SYNTHETIC', '--eval-subset', '16', '--batch-size', '8', '--json'])).toBe(1);
     vi.restoreAllMocks();
@@ -130,7 +121,7 @@ describe('.pth wherever weights are taken', () => {
   });
 
   it('--resume of a .pth says it cannot be resumed and points at --finetune, before reading any data', async () => {
-    const io = capture();
+    const io = captureConsole();
     const out = mkdtempSync(path.join(tmpdir(), 'mdistill-resume-pth-'));
     const code = await runCli(['node', 'mdistill', 'train', '--resume', pth('deit_checkpoint_zip.pth'), '--data-path', path.join(out, 'no-data'), '--output-dir', out]);
     vi.restoreAllMocks();

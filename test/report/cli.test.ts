@@ -4,23 +4,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { runCli } from '../../src/cli/main.js';
 import { makeSyntheticRun } from './syntheticRun.js';
-
-function capture() {
-  const out: string[] = [];
-  const err: string[] = [];
-  vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
-  vi.spyOn(console, 'warn').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
-  vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
-  vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => (err.push(String(s)), true));
-  return { out, err };
-}
+import { captureConsole } from '../helpers/captureConsole.js';
 
 afterEach(() => vi.restoreAllMocks());
 
 describe('mdistill report', () => {
   it('writes <run-dir>/report.html and says where', async () => {
     const { dir } = makeSyntheticRun();
-    const { out } = capture();
+    const { out } = captureConsole();
     expect(await runCli(['node', 'mdistill', 'report', dir])).toBe(0);
     const file = path.join(dir, 'report.html');
     expect(readFileSync(file, 'utf8')).toMatch(/^<!doctype html>/);
@@ -30,7 +21,7 @@ describe('mdistill report', () => {
   it('honours --out and lists the charts that have no data yet', async () => {
     const { dir } = makeSyntheticRun({ evaluate: false });
     const out = path.join(dir, 'elsewhere.html');
-    const { out: stdout } = capture();
+    const { out: stdout } = captureConsole();
     expect(await runCli(['node', 'mdistill', 'report', dir, '--out', out])).toBe(0);
     expect(existsSync(out)).toBe(true);
     expect(existsSync(path.join(dir, 'report.html'))).toBe(false);
@@ -39,7 +30,7 @@ describe('mdistill report', () => {
 
   it('fails with exit code 1 and a message naming the missing path', async () => {
     const nowhere = path.join(tmpdir(), 'mdistill-missing-run-dir');
-    const { err } = capture();
+    const { err } = captureConsole();
     expect(await runCli(['node', 'mdistill', 'report', nowhere])).toBe(1);
     expect(err.join('\n')).toContain(`mdistill: run directory ${nowhere} does not exist`);
     expect(err.join('\n')).toContain('[MDISTILL_RUN_NOT_FOUND]');
@@ -50,7 +41,7 @@ describe('mdistill report', () => {
     const b = makeSyntheticRun({ epochs: 3, shift: -2 }).dir;
     const c = makeSyntheticRun({ epochs: 1, finished: false }).dir;
     const out = path.join(a, 'compared.html');
-    const { out: stdout } = capture();
+    const { out: stdout } = captureConsole();
     expect(await runCli(['node', 'mdistill', 'report', a, b, c, '--out', out])).toBe(0);
     expect(stdout.join('\n')).toMatch(/^wrote .*compared\.html \(\d+ KiB, 1 charts, 3 runs compared\)$/);
     const html = readFileSync(out, 'utf8');
@@ -61,7 +52,7 @@ describe('mdistill report', () => {
   });
 
   it('requires the run directory argument', async () => {
-    const { err } = capture();
+    const { err } = captureConsole();
     expect(await runCli(['node', 'mdistill', 'report'])).not.toBe(0);
     expect(err.join('')).toContain("missing required argument 'run-dir'");
   });
