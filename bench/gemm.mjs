@@ -1,9 +1,11 @@
 // The models' matrix products on each engine, float32 and bfloat16: oneDNN's matmul primitive (what the models run
 // by default), OpenBLAS through at::mm (float32; what MDISTILL_GEMM=aten runs: per matrix for the batched ones) and
 // ATen's own choice for bfloat16 (at::mm / at::bmm, which send bfloat16 to libtorch's oneDNN). GFLOP/s per shape and
-// engine; the best oneDNN figures are the peaks `step` divides by (bench/gemmShapes.mjs).
+// engine; the best oneDNN figures are the peaks `step` divides by (bench/gemmShapes.mjs). Also the CPU's own
+// multiply-add ceiling per dtype (fma_peak_gflops: FMA / bf16 dot-product chains, nothing from memory) and each
+// engine's best figure as a fraction of it (peak_fraction_of_fma).
 //   npm run bench -- gemm [--seconds 0.3] [--threads N] [--dtype float32|bfloat16] [--engine onednn|openblas|aten]
-import { GEMM_SHAPES } from './gemmShapes.mjs';
+import { GEMM_SHAPES, fmaCeiling } from './gemmShapes.mjs';
 import { gemmShapeBenchmark, runtimeInfo, setThreads } from '../dist/native/index.js';
 import { parseFlags } from './common.mjs';
 
@@ -36,7 +38,14 @@ for (const s of GEMM_SHAPES) {
   console.log(JSON.stringify(entry));
   results.push(entry);
 }
+const fma = {};
+for (const dtype of new Set(PAIRS.map(([, d]) => d))) fma[dtype] = await fmaCeiling(dtype);
+const fractions = Object.fromEntries(Object.entries(peaks).filter(([key]) => fma[key.split('_')[1]])
+  .map(([key, p]) => [key, +(p.gflops / fma[key.split('_')[1]].gflops).toFixed(3)]));
 console.log(JSON.stringify({
   bench: 'gemm', threads: info.threads, blas: info.blas.name, onednn: info.gemmEngine.onednnVersion || null,
-  isa: info.gemmEngine.onednnIsa || null, seconds, peak_gflops: peaks, results,
+  isa: info.gemmEngine.onednnIsa || null, seconds, peak_gflops: peaks,
+  fma_peak_gflops: Object.fromEntries(Object.entries(fma).map(([d, f]) => [d, f && f.gflops])),
+  fma_kernel: Object.fromEntries(Object.entries(fma).map(([d, f]) => [d, f && f.kernel])),
+  peak_fraction_of_fma: fractions, results,
 }));

@@ -1,7 +1,7 @@
 // The matrix products of the benchmarked models, and the GEMM peak the step benchmark divides by: the best oneDNN
 // figure over these shapes (float32, or bfloat16 under --amp). Each shape is out [batch, m, n] = a [batch, m, k] · bᵀ
 // with b a contiguous [batch, n, k], as a Linear reads its weight and attention reads k.
-import { gemmShapeBenchmark, runtimeInfo } from '../dist/native/index.js';
+import { fmaPeak, gemmShapeBenchmark, runtimeInfo } from '../dist/native/index.js';
 
 export const GEMM_SHAPES = [
   // The issue's table: DeiT-Tiny fc1 and fc2 at 224 px, batch 8 (1576 tokens); CaiT-S24's qkv; a large square-ish one.
@@ -35,4 +35,21 @@ export async function gemmPeak(dtype, minSeconds = 0.2) {
     if (r.gflops > best.gflops) best = { gflops: r.gflops, shape: s.name };
   }
   return { engine, dtype, ...best };
+}
+
+/** The CPU's multiply-add ceiling for a dtype (native/diagnostics/fma_peak.h), the best of `runs` (a shared machine
+ *  only ever slows it down); null when the CPU lacks the instructions (bfloat16 without AVX512_BF16). */
+export async function fmaCeiling(dtype, runs = 3, minSeconds = 0.2) {
+  let best = null;
+  for (let i = 0; i < runs; i++) {
+    let r;
+    try {
+      r = await fmaPeak({ dtype, minSeconds });
+    } catch (e) {
+      if (e.code === 'MDISTILL_BAD_ARGUMENT') return null;
+      throw e;
+    }
+    if (!best || r.gflops > best.gflops) best = r;
+  }
+  return { gflops: +best.gflops.toFixed(1), kernel: best.kernel };
 }

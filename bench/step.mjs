@@ -11,13 +11,14 @@
 // --device cuda runs both on the GPU (no GEMM peak then; gpu_peak_mb is the caching allocator's peak of our step);
 // --peer-compile adds the peer under torch.compile to each round (ratio_compile).
 // The GEMM peak is the best of runs before and after each config (on a shared machine the best one is the closest
-// to what the cores can do); the fractions are the achieved GFLOP/s over it.
+// to what the cores can do); the fractions are the achieved GFLOP/s over it. fma_fraction divides by the CPU's own
+// multiply-add ceiling instead (bench/gemmShapes.mjs fmaCeiling), which no kernel can pass.
 import { MODEL_PRESETS, resolveModel } from '../dist/model/modelConfig.js';
 import { NativeModel } from '../dist/model/nativeModel.js';
 import { NativeTrainer } from '../dist/train/nativeTrainer.js';
 import { deviceMemory, runtimeInfo, setThreads } from '../dist/native/index.js';
 import { median, parseFlags, runPeer, timeReps } from './common.mjs';
-import { gemmPeak } from './gemmShapes.mjs';
+import { fmaCeiling, gemmPeak } from './gemmShapes.mjs';
 
 // The peer's CONFIGS (torch_step.py), in our model configs.
 const small = { imgSize: 28, patchSize: 4, inChans: 1, numClasses: 10 };
@@ -149,6 +150,7 @@ async function benchConfig(name, threads) {
     if (flags.peer && flags['peer-compile']) compiledRounds.push(runPeer([...peerArgs, ...(amp ? ['--amp'] : []), '--compile']));
   }
   const peakAfter = await cpuGemmPeak();
+  const fma = onGpu ? null : await fmaCeiling(peakDtype);
   const peak = peakAfter.gflops > peakBefore.gflops ? peakAfter : peakBefore;
   const peakGflops = peak.gflops;
   const oursS = midMedian(oursRounds);
@@ -168,6 +170,10 @@ async function benchConfig(name, threads) {
     entry.peak_fraction = +(gflops / peakGflops).toFixed(3);
     entry.gemm_peak_gflops = +peakGflops.toFixed(1);
     entry.gemm_peak = `${peak.engine} ${peak.dtype}, ${peak.shape}`;
+    if (fma) {
+      entry.fma_peak_gflops = fma.gflops;
+      entry.fma_fraction = +(gflops / fma.gflops).toFixed(3);
+    }
   }
   if (phaseLog.length) {
     // The native step's own phase split (seconds, median over the timed steps).
@@ -180,6 +186,7 @@ async function benchConfig(name, threads) {
     entry.peer_img_per_s = +(batch / peerS).toFixed(2);
     entry.peer_gflops = +(flops.total / peerS / 1e9).toFixed(1);
     if (!onGpu) entry.peer_peak_fraction = +(flops.total / peerS / 1e9 / peakGflops).toFixed(3);
+    if (fma) entry.peer_fma_fraction = +(flops.total / peerS / 1e9 / fma.gflops).toFixed(3);
     entry.ratio_per_round = oursRounds.map((s, i) => +(peerRounds[i].step_s_median / s).toFixed(3));
     entry.ratio = +midMedian(entry.ratio_per_round).toFixed(3);
     if (amp) {

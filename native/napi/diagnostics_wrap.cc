@@ -1,12 +1,13 @@
 // The diagnostic entry points (native/diagnostics/diagnostics.h) for `mdistill info --bench`, the tests and the
 // benchmarks: matmulProbe(a, aShape, b, bShape), gemmBenchmark(size, minSeconds),
-// gemmShapeBenchmark({batch, m, k, n, dtype, engine, minSeconds}) and
+// gemmShapeBenchmark({batch, m, k, n, dtype, engine, minSeconds}), fmaPeak({dtype, minSeconds}) and
 // batchedMatmulCheck(a, aShape, b, bShape, gradOut, impl). Each returns a promise.
 #include <napi.h>
 
 #include "core/device.h"
 #include "diagnostics/device_memory.h"
 #include "diagnostics/diagnostics.h"
+#include "diagnostics/fma_peak.h"
 #include "napi/errors.h"
 #include "napi/modules.h"
 #include "napi/options_reader.h"
@@ -19,6 +20,7 @@ namespace {
 
 using diagnostics::BatchedMatmulCheckResult;
 using diagnostics::BatchedMatmulImpl;
+using diagnostics::FmaPeakResult;
 using diagnostics::GemmBenchmarkResult;
 using diagnostics::GemmBenchEngine;
 using diagnostics::GemmShapeBenchmarkResult;
@@ -107,6 +109,27 @@ Napi::Value GemmShapeBenchmark(const Napi::CallbackInfo& info) {
   });
 }
 
+Napi::Value FmaPeak(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return Guarded(env, [&]() -> Napi::Value {
+    if (info.Length() < 1) throw Error(codes::kBadArgument, "fmaPeak({dtype, minSeconds}) takes one object");
+    OptionsReader o(info[0], "fmaPeak options");
+    const at::ScalarType dtype = o.String("dtype", {"float32", "bfloat16"}) == "float32" ? at::kFloat : at::kBFloat16;
+    const double minSeconds = o.Number("minSeconds");
+    diagnostics::CheckFmaPeakArgs(dtype, minSeconds);  // here too, so a bad call throws rather than rejects
+    return PromiseWorker<FmaPeakResult>::Start(
+        env, [dtype, minSeconds]() { return diagnostics::FmaPeak(dtype, minSeconds); },
+        [](Napi::Env env, FmaPeakResult& r) -> Napi::Value {
+          auto out = Napi::Object::New(env);
+          out.Set("gflops", Napi::Number::New(env, r.gflops));
+          out.Set("seconds", Napi::Number::New(env, r.seconds));
+          out.Set("threads", Napi::Number::New(env, r.threads));
+          out.Set("kernel", r.kernel);
+          return out;
+        });
+  });
+}
+
 Napi::Value BatchedMatmulCheck(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return Guarded(env, [&]() -> Napi::Value {
@@ -165,6 +188,7 @@ void RegisterDiagnostics(Napi::Env env, Napi::Object exports) {
   exports.Set("matmulProbe", Napi::Function::New(env, MatmulProbe, "matmulProbe"));
   exports.Set("gemmBenchmark", Napi::Function::New(env, GemmBenchmark, "gemmBenchmark"));
   exports.Set("gemmShapeBenchmark", Napi::Function::New(env, GemmShapeBenchmark, "gemmShapeBenchmark"));
+  exports.Set("fmaPeak", Napi::Function::New(env, FmaPeak, "fmaPeak"));
   exports.Set("batchedMatmulCheck", Napi::Function::New(env, BatchedMatmulCheck, "batchedMatmulCheck"));
 }
 

@@ -77,6 +77,21 @@ export interface GemmShapeBenchmarkResult {
   implementation: string;
 }
 
+/** The CPU's multiply-add ceiling (native/diagnostics/fma_peak.h): independent vector multiply-add chains on every
+ *  thread, nothing from memory. float32: FMA on the widest vectors; bfloat16: AVX512_BF16 dot products. */
+export interface FmaPeakArgs {
+  dtype: 'float32' | 'bfloat16';
+  minSeconds: number;
+}
+
+export interface FmaPeakResult {
+  gflops: number;
+  seconds: number;
+  threads: number;
+  /** 'avx512f fma', 'avx2 fma' or 'avx512_bf16 dot'. */
+  kernel: string;
+}
+
 /** Everything the native model is built from: the architecture (src/model/modelConfig.ts's ModelConfig, field
  *  for field) plus the construction options. Every field is required. */
 export interface RawModelConfig {
@@ -334,6 +349,7 @@ export interface MdistillAddon {
   Model: new (config: RawModelConfig) => RawModel;
   /** Times one of the models' matrix product shapes on one engine. */
   gemmShapeBenchmark(args: GemmShapeBenchmarkArgs): Promise<GemmShapeBenchmarkResult>;
+  fmaPeak(args: FmaPeakArgs): Promise<FmaPeakResult>;
   /** The GEMM layer's batched matmul under the oneDNN or the ATen engine, or at::matmul ('reference'): out = a @ b
    *  for a [G,M,K], b [G,K,N] (b read as a transposed view), and the gradients of sum(out * gradOut). For tests
    *  that hold the engines to the reference. */

@@ -2,7 +2,7 @@
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import type {
-  BatchedMatmulImpl, GemmBenchmarkResult, GemmShapeBenchmarkArgs, GemmShapeBenchmarkResult, MatmulProbeResult, MdistillAddon, RawBatch, NativeErrorCode,
+  BatchedMatmulImpl, GemmBenchmarkResult, FmaPeakArgs, FmaPeakResult, GemmShapeBenchmarkArgs, GemmShapeBenchmarkResult, MatmulProbeResult, MdistillAddon, RawBatch, NativeErrorCode,
   RawManifoldLossArgs, RawManifoldLossResult, RawModel, RawModelConfig, RawPairPlan, RawTokenLayout,
   RawRuntimeInfo, RawTrainer, RawTrainerOptions, RawEvalCounts, RawProcessGroup, RawProcessGroupOptions, RawDevice, RawDeviceMemory,
 } from './addonTypes.js';
@@ -11,7 +11,7 @@ import { detectLoadedBlas, type BlasInfo } from './blas.js';
 import { capAtCores } from './threadCap.js';
 
 export type {
-  BatchedMatmulImpl, FeatureArray, GemmBenchmarkResult, GemmShapeBenchmarkArgs, GemmShapeBenchmarkResult, MatmulProbeResult, RawGemmEngineInfo, NativeErrorCode,
+  BatchedMatmulImpl, FeatureArray, GemmBenchmarkResult, FmaPeakArgs, FmaPeakResult, GemmShapeBenchmarkArgs, GemmShapeBenchmarkResult, MatmulProbeResult, RawGemmEngineInfo, NativeErrorCode,
   RawManifoldLossArgs, RawManifoldLossResult, RawPairPlan, RawTokenLayout,
 } from './addonTypes.js';
 export type { RawBatch, RawTrainer, RawTrainerOptions, RawStepTerms, RawEvalCounts } from './addonTypes.js';
@@ -81,6 +81,10 @@ export function gemmBenchmark(size: number, minSeconds: number): Promise<GemmBen
 
 export function gemmShapeBenchmark(args: GemmShapeBenchmarkArgs): Promise<GemmShapeBenchmarkResult> {
   return addon().gemmShapeBenchmark(args);
+}
+
+export function fmaPeak(args: FmaPeakArgs): Promise<FmaPeakResult> {
+  return addon().fmaPeak(args);
 }
 
 /** A native ViT/DeiT, CaiT or Swin; src/model/nativeModel.ts is its public face. */

@@ -88,7 +88,7 @@ export function classifyLoadFailure(message: string): { kind: LoadFailureKind; r
 }
 
 const REQUIRED_EXPORTS: (keyof MdistillAddon)[] = [
-  'runtimeInfo', 'setNumThreads', 'matmulProbe', 'gemmBenchmark', 'gemmShapeBenchmark', 'manifoldLoss', 'Model', 'resamplePosEmbed', 'batchedMatmulCheck', 'Trainer',
+  'runtimeInfo', 'setNumThreads', 'matmulProbe', 'gemmBenchmark', 'gemmShapeBenchmark', 'fmaPeak', 'manifoldLoss', 'Model', 'resamplePosEmbed', 'batchedMatmulCheck', 'Trainer',
   'evaluateBatch', 'ProcessGroup',
 ];
 

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { addon, gemmBenchmark, gemmShapeBenchmark, isNativeError, matmulProbe, runtimeInfo, setThreads, type RawGemmEngineInfo } from '../../src/native/index.js';
+import { addon, fmaPeak, gemmBenchmark, gemmShapeBenchmark, isNativeError, matmulProbe, runtimeInfo, setThreads, type RawGemmEngineInfo } from '../../src/native/index.js';
 import { packageRoot } from '../../src/io/packageRoot.js';
 import { defaultAddonCandidates } from '../../src/native/loader.js';
 
@@ -83,6 +84,23 @@ describe('native addon', () => {
       .toThrow(expect.objectContaining({ code: 'MDISTILL_BAD_ARGUMENT', message: expect.stringContaining('openblas has no bfloat16 GEMM') }));
     expect(() => gemmShapeBenchmark({ ...shape, m: 0, dtype: 'float32', engine: 'aten' }))
       .toThrow(expect.objectContaining({ code: 'MDISTILL_BAD_ARGUMENT' }));
+  });
+
+  it("runs the multiply-add ceiling on the CPU's widest instructions, on libtorch's threads; rejects what it lacks", async () => {
+    // The kernel follows the CPU's flags as Linux reports them.
+    const flags = new Set((/^flags\s*:(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? '').trim().split(/\s+/));
+    const fp32 = await fmaPeak({ dtype: 'float32', minSeconds: 0.01 });
+    expect(fp32.kernel).toBe(flags.has('avx512f') ? 'avx512f fma' : 'avx2 fma');
+    expect(fp32.threads).toBe(runtimeInfo().threads);
+    expect(fp32.gflops).toBeGreaterThan(0);
+    if (flags.has('avx512_bf16')) {
+      expect(await fmaPeak({ dtype: 'bfloat16', minSeconds: 0.01 })).toMatchObject({ kernel: 'avx512_bf16 dot' });
+    } else {
+      expect(() => fmaPeak({ dtype: 'bfloat16', minSeconds: 0.01 }))
+        .toThrow(expect.objectContaining({ code: 'MDISTILL_BAD_ARGUMENT', message: expect.stringContaining('AVX512_BF16') }));
+    }
+    expect(() => fmaPeak({ dtype: 'float32', minSeconds: 0 }))
+      .toThrow(expect.objectContaining({ code: 'MDISTILL_BAD_ARGUMENT', message: expect.stringContaining('minSeconds') }));
   });
 
   it('keeps the event loop ticking while a ~1 s native op runs', async () => {
