@@ -8,6 +8,7 @@
 #include "gemm/matmul.h"
 #include "gemm/precision.h"
 #include "gemm/product.h"
+#include "gemm/talking_heads_softmax.h"
 
 namespace mdistill::gemm {
 
@@ -60,9 +61,14 @@ Forward RunForward(const at::Tensor& qkv, const Dims& d, double scale, const Tal
   f.operands = qkv.to(operand);
   at::Tensor scores = at::empty({d.B, d.H, d.N, d.N}, qkv.options().dtype(scoresType));
   ProductInto(scores, Part(f.operands, d, 0), Part(f.operands, d, 1).transpose(-2, -1), {at::Tensor(), false, scale});
-  if (talking) scores = MixHeads(scores, talking->preWeight, talking->preBias);
-  f.probs = at::softmax(scores, -1);
-  if (talking) f.probs = MixHeads(f.probs, talking->postWeight, talking->postBias);
+  if (talking && TalkingHeadsSoftmaxApplies(scores)) {
+    TalkingHeadsSoftmaxInPlace(scores, talking->preWeight, talking->preBias, talking->postWeight, talking->postBias);
+    f.probs = scores;
+  } else {
+    if (talking) scores = MixHeads(scores, talking->preWeight, talking->preBias);
+    f.probs = at::softmax(scores, -1);
+    if (talking) f.probs = MixHeads(f.probs, talking->postWeight, talking->postBias);
+  }
   f.probsOperand = f.probs.to(operand);
   f.out = at::empty({d.B, d.N, d.C}, qkv.options().dtype(result));
   ProductInto(Heads(f.out, d), f.probsOperand, Part(f.operands, d, 2));

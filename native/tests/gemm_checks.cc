@@ -15,6 +15,7 @@
 #include "gemm/matmul.h"
 #include "gemm/onednn_matmul.h"
 #include "gemm/self_attention.h"
+#include "gemm/talking_heads_softmax.h"
 #include "model/bf16_replica.h"
 #include "tests/check_report.h"
 
@@ -180,9 +181,69 @@ void CheckSelfAttentionFloat32() {
   const at::Tensor out = gemm::SelfAttention(qkv4, 4, scale, &talking);
   const uint64_t used = gemm::onednn::ProductsRun() - start;
   const double diff = MaxRelDiff(out, want);
-  // Scores, the two head mixings, output.
-  Report(used == 4 && diff < kFloat32Tolerance, talkingCheck,
+  // Scores and output; the head mixings and the softmax between them are one pass (gemm/talking_heads_softmax.h).
+  Report(used == 2 && diff < kFloat32Tolerance, talkingCheck,
          "rel diff " + Num(diff) + " (tolerance " + Num(kFloat32Tolerance) + "), " + std::to_string(used) + " products on oneDNN");
+}
+
+// ---- the fused talking-heads softmax against its float64 composition, within a bound derived for float32
+
+// γ_n = n·u / (1 − n·u): the relative error bound of an n-term float32 sum or dot product (Higham), u = 2⁻²⁴.
+double Gamma(int64_t n) {
+  const double u = std::ldexp(1.0, -24);
+  return n * u / (1 - n * u);
+}
+
+// |ours − reference| allowed per element, from float32 arithmetic on these inputs. With m = Wpre·s + bpre and
+// o = Wpost·p + bpost over H heads:
+//   the pre-mixing errs by δ ≤ γ_{H+1}·(|bpre| + |Wpre|·|s|);
+//   p = softmax_j(m) then errs relatively by ≤ 2·max_j δ (a shift of every m_j by ≤ Δ moves p_j by ≤ e^{2Δ} − 1),
+//   plus the exponential's own ≤ u·(|m_j − max_j m| + 4) (the rounded shift, then the range reduction and the
+//   polynomial), the row sum's γ_N and the division's u, taken at the row's worst j;
+//   the post-mixing adds |Wpost|·(p·ε_p) + γ_{H+1}·(|bpost| + |Wpost|·p).
+// A bfloat16 result is then rounded once to 8 significant bits: the float32 error grows by a factor (1 + 2⁻⁸), plus
+// 2⁻⁸·|o|.
+at::Tensor TalkingHeadsBound(const at::Tensor& s, const gemm::TalkingHeads& t, const at::Tensor& reference, bool bf16Result) {
+  const int64_t H = s.size(1), N = s.size(3);
+  const double u = std::ldexp(1.0, -24);
+  const auto mix = [](const at::Tensor& w, const at::Tensor& x) { return at::einsum("hg,bgij->bhij", {w, x}); };
+  const auto perHead = [](const at::Tensor& b) { return b.view({1, -1, 1, 1}); };
+  const at::Tensor preW = t.preWeight.to(at::kDouble), preB = t.preBias.to(at::kDouble);
+  const at::Tensor postW = t.postWeight.to(at::kDouble), postB = t.postBias.to(at::kDouble);
+  const at::Tensor m = mix(preW, s) + perHead(preB);
+  const at::Tensor delta = Gamma(H + 1) * (perHead(preB.abs()) + mix(preW.abs(), s.abs()));
+  const at::Tensor range = std::get<0>(m.max(-1, true)) - std::get<0>(m.min(-1, true));
+  const at::Tensor epsP = 2 * std::get<0>(delta.max(-1, true)) + u * (range + 4) + Gamma(N) + u;
+  const at::Tensor p = at::softmax(m, -1);
+  at::Tensor bound = mix(postW.abs(), p * epsP) + Gamma(H + 1) * (perHead(postB.abs()) + mix(postW.abs(), p));
+  if (bf16Result) bound = bound * (1 + std::ldexp(1.0, -8)) + std::ldexp(1.0, -8) * reference.abs();
+  return bound;
+}
+
+void CheckTalkingHeadsSoftmax() {
+  // Odd sizes; scores spread wide enough (±24) that the exponential sees its whole range, and one image whose scores
+  // span more than 87 so that the clamp below exp(−87) is taken.
+  const int64_t B = 3, H = 6, N = 37;
+  at::Tensor scores = Randn({B, H, N, N}) * 8;
+  scores[2].mul_(20);
+  const gemm::TalkingHeads t{Randn({H, H}), Randn({H}), Randn({H, H}), Randn({H})};
+  for (const at::ScalarType type : {at::kFloat, at::kBFloat16}) {
+    const bool bf16 = type == at::kBFloat16;
+    const std::string check = std::string("talking-heads softmax in one pass (") + (bf16 ? "bfloat16" : "float32") +
+                              ") = float64 composition [3, 6, 37, 37]";
+    const at::Tensor maps = scores.to(type);
+    const at::Tensor s = maps.to(at::kDouble);  // the reference starts from the very values the kernel reads
+    const at::Tensor m = at::einsum("hg,bgij->bhij", {t.preWeight.to(at::kDouble), s}) + t.preBias.to(at::kDouble).view({1, -1, 1, 1});
+    const at::Tensor want = at::einsum("hg,bgij->bhij", {t.postWeight.to(at::kDouble), at::softmax(m, -1)}) +
+                            t.postBias.to(at::kDouble).view({1, -1, 1, 1});
+    const at::Tensor got = maps.clone();
+    gemm::TalkingHeadsSoftmaxInPlace(got, t.preWeight, t.preBias, t.postWeight, t.postBias);
+    const at::Tensor err = (got.to(at::kDouble) - want).abs();
+    const at::Tensor bound = TalkingHeadsBound(s, t, want, bf16);
+    const double worst = (err / bound).max().item<double>();
+    Report(got.scalar_type() == type && worst <= 1, check,
+           "max |diff| " + Num(err.max().item<double>()) + ", at most " + Num(worst) + " of its float32 error bound");
+  }
 }
 
 // ---- float64: our autograd functions' gradients against central finite differences (ATen does the products)
@@ -352,6 +413,7 @@ void RunGemmChecks() {
   Guarded("gemm float32 Linear", CheckLinearFloat32);
   Guarded("gemm float32 Matmul", CheckMatmulFloat32);
   Guarded("gemm float32 SelfAttention", CheckSelfAttentionFloat32);
+  Guarded("talking-heads softmax", CheckTalkingHeadsSoftmax);
   Guarded("gemm float64 gradients", CheckFloat64);
   Guarded("gemm bfloat16 under amp", CheckBf16);
   Guarded("gemm bfloat16 model", CheckBf16Model);

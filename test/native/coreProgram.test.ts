@@ -81,6 +81,8 @@ describe.skipIf(!hasCmake)('the native core without Node (C++ test program)', ()
       'Matmul broadcast [1, 7, 7] x [4, 7, 61]', 'Matmul M=1 [6, 1, 16] x [6, 33, 16]ᵀ', 'Matmul 2-D [37, 19] x [19, 23]',
       'SelfAttention [3, 37, 3·24], 3 heads', 'SelfAttention with talking heads (inference) [3, 37, 3·32], 4 heads']
       .map((op) => `gemm float32 onednn = aten ${op}`),
+    'talking-heads softmax in one pass (float32) = float64 composition [3, 6, 37, 37]',
+    'talking-heads softmax in one pass (bfloat16) = float64 composition [3, 6, 37, 37]',
     'gemm float64 gradients = finite differences Linear + GELU [2, 3, 5] x [4, 5]ᵀ + b',
     'gemm float64 gradients = finite differences Matmul broadcast·0.7 [1, 3, 4] x [2, 5, 4]ᵀ',
     'gemm float64 gradients = finite differences SelfAttention [2, 5, 3·4], 2 heads',
@@ -107,9 +109,10 @@ describe.skipIf(!hasCmake)('the native core without Node (C++ test program)', ()
       expect(lines.filter((l) => new RegExp(`^ok ${escaped}: `).test(l)), check).toHaveLength(1);
     }
     // Each float32 and bfloat16 op check ran its forward and both input gradients on oneDNN; self-attention its
-    // six products (four with talking heads, inference only).
+    // six products (with talking heads, inference only: scores and output, the mixings and softmax fused between).
     expect(lines.filter((l) => / 3 products on oneDNN$/.test(l))).toHaveLength(14);
-    expect(lines.filter((l) => / [46] products on oneDNN$/.test(l))).toHaveLength(3);
+    expect(lines.filter((l) => / 6 products on oneDNN$/.test(l))).toHaveLength(2);
+    expect(lines.filter((l) => /talking heads \(inference\).* 2 products on oneDNN$/.test(l))).toHaveLength(1);
     expect(status).toBe(0);
   });
 
