@@ -1,7 +1,7 @@
 // `mdistill info`: what the addon was built with and what it runs on.
 import type { Command } from 'commander';
 import { describePresets } from '../model/modelConfig.js';
-import { gemmBenchmark, runtimeInfo, setThreads, type RawGemmEngineInfo, type RuntimeInfo } from '../native/index.js';
+import { fmaPeak, gemmBenchmark, isNativeError, runtimeInfo, setThreads, type RawGemmEngineInfo, type RuntimeInfo } from '../native/index.js';
 import { parsePositiveInt } from './parse.js';
 
 export interface InfoReport extends Omit<RuntimeInfo, 'parallelInfo'> {
@@ -9,6 +9,9 @@ export interface InfoReport extends Omit<RuntimeInfo, 'parallelInfo'> {
   platform: string;
   warnings: string[];
   gemm?: { size: number; gflops: number };
+  /** --bench: the CPU's float32 multiply-add ceiling (FMA chains on every thread), which no GEMM can pass; absent
+   *  on a CPU without AVX2 and FMA (a warning says so). */
+  fmaCeiling?: { gflops: number; kernel: string };
   /** The model presets (--model, --teacher-model), one line each. */
   models: string[];
 }
@@ -45,6 +48,13 @@ export async function collectInfo(options: { threads?: number; bench?: boolean }
   if (options.bench) {
     const r = await gemmBenchmark(1024, 1);
     report.gemm = { size: r.size, gflops: Math.round(r.gflops * 10) / 10 };
+    try {
+      const ceiling = await fmaPeak({ dtype: 'float32', minSeconds: 0.3 });
+      report.fmaCeiling = { gflops: Math.round(ceiling.gflops * 10) / 10, kernel: ceiling.kernel };
+    } catch (e) {
+      if (!isNativeError(e) || e.code !== 'MDISTILL_BAD_ARGUMENT') throw e;
+      warnings.push(`no float32 multiply-add ceiling: ${e.message}`);  // a CPU without AVX2 and FMA
+    }
   }
   return report;
 }
@@ -65,7 +75,8 @@ function printHuman(r: InfoReport): void {
     ['matmul', gemmLine(r.gemmEngine)],
     ['malloc', r.mallocTuning],
   ];
-  if (r.gemm) rows.push(['GEMM', `${r.gemm.gflops} GFLOP/s at ${r.gemm.size}x${r.gemm.size} float32`]);
+  if (r.gemm) rows.push(['GEMM', `${r.gemm.gflops} GFLOP/s at ${r.gemm.size}x${r.gemm.size} float32 (BLAS)`]);
+  if (r.fmaCeiling) rows.push(['ceiling', `${r.fmaCeiling.gflops} GFLOP/s float32 multiply-adds (${r.fmaCeiling.kernel}, no memory traffic)`]);
   r.models.forEach((m, i) => rows.push([i === 0 ? 'models' : '', m]));
   for (const [k, v] of rows) console.log(`${k.padEnd(9)} ${v}`);
   for (const w of r.warnings) console.warn(`warning: ${w}`);
@@ -76,7 +87,7 @@ export function registerInfoCommand(program: Command): void {
     .command('info')
     .description('report the native addon build, libtorch, CUDA devices, threads and BLAS, and list the model presets')
     .option('--json', 'print one JSON object')
-    .option('--bench', 'also time a 1024x1024 float32 GEMM for about a second')
+    .option('--bench', "also time a 1024x1024 float32 GEMM for about a second, and the CPU's float32 multiply-add ceiling")
     .option('--threads <n>', 'intra-op threads (default: $MDISTILL_THREADS or all cores)', parsePositiveInt('--threads'))
     .action(async (opts: { json?: boolean; bench?: boolean; threads?: number }) => {
       const report = await collectInfo(opts);

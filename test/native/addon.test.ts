@@ -7,6 +7,11 @@ import { addon, fmaPeak, gemmBenchmark, gemmShapeBenchmark, isNativeError, matmu
 import { packageRoot } from '../../src/io/packageRoot.js';
 import { defaultAddonCandidates } from '../../src/native/loader.js';
 
+/** The CPU's feature flags as Linux reports them (the multiply-add ceiling picks its kernel by them too). */
+function cpuFlags(): Set<string> {
+  return new Set((/^flags\s*:(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? '').trim().split(/\s+/));
+}
+
 function matmul(a: Float64Array, b: Float64Array, m: number, k: number, n: number): Float64Array {
   const c = new Float64Array(m * n);
   for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) {
@@ -87,8 +92,7 @@ describe('native addon', () => {
   });
 
   it("runs the multiply-add ceiling on the CPU's widest instructions, on libtorch's threads; rejects what it lacks", async () => {
-    // The kernel follows the CPU's flags as Linux reports them.
-    const flags = new Set((/^flags\s*:(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? '').trim().split(/\s+/));
+    const flags = cpuFlags();
     const fp32 = await fmaPeak({ dtype: 'float32', minSeconds: 0.01 });
     expect(fp32.kernel).toBe(flags.has('avx512f') ? 'avx512f fma' : 'avx2 fma');
     expect(fp32.threads).toBe(runtimeInfo().threads);
@@ -160,6 +164,17 @@ describe('mdistill info', () => {
     // The model presets, one line each.
     expect(info.models).toContainEqual('swin_tiny_patch4_window7_224: Swin, dim 96, depths 2-2-6-2, heads 3-6-12-24, window 7, patch 4, 224 px');
     expect(info.models).toContainEqual('deit_tiny_patch16_224: DeiT, dim 192, depth 12, heads 3, patch 16, 224 px');
+  });
+
+  it("with --bench, times a GEMM and the CPU's float32 multiply-add ceiling on the CPU's widest FMA", () => {
+    const r = spawnSync(process.execPath, [path.join(packageRoot, 'bin', 'mdistill.js'), 'info', '--bench', '--json'], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const info = JSON.parse(r.stdout);
+    expect(info.gemm).toMatchObject({ size: 1024 });
+    expect(info.gemm.gflops).toBeGreaterThan(0);
+    const flags = cpuFlags();
+    expect(info.fmaCeiling.kernel).toBe(flags.has('avx512f') ? 'avx512f fma' : 'avx2 fma');
+    expect(info.fmaCeiling.gflops).toBeGreaterThan(0);
   });
 
   it("keeps freed memory in the process unless the user set glibc's malloc options or MDISTILL_MALLOC_TUNING=0", () => {
