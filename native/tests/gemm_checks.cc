@@ -198,8 +198,9 @@ double Gamma(int64_t n) {
 // o = Wpost·p + bpost over H heads:
 //   the pre-mixing errs by δ ≤ γ_{H+1}·(|bpre| + |Wpre|·|s|);
 //   p = softmax_j(m) then errs relatively by ≤ 2·max_j δ (a shift of every m_j by ≤ Δ moves p_j by ≤ e^{2Δ} − 1),
-//   plus the exponential's own ≤ u·(|m_j − max_j m| + 4) (the rounded shift, then the range reduction and the
-//   polynomial), the row sum's γ_N and the division's u, taken at the row's worst j;
+//   plus the exponential's own ≤ u·(|m_j − max_j m| + 6): the rounded shift (u·|shift|), the Taylor truncation
+//   (1.2e-7 ≈ 2u), the Horner steps (≤ 2 roundings each, damped by |r| ≤ 0.35: ≤ 3.2u) and the range reduction
+//   (≤ 0.35u); then the row sum's γ_N and the division's u, taken at the row's worst j;
 //   the post-mixing adds |Wpost|·(p·ε_p) + γ_{H+1}·(|bpost| + |Wpost|·p).
 // A bfloat16 result is then rounded once to 8 significant bits: the float32 error grows by a factor (1 + 2⁻⁸), plus
 // 2⁻⁸·|o|.
@@ -213,7 +214,7 @@ at::Tensor TalkingHeadsBound(const at::Tensor& s, const gemm::TalkingHeads& t, c
   const at::Tensor m = mix(preW, s) + perHead(preB);
   const at::Tensor delta = Gamma(H + 1) * (perHead(preB.abs()) + mix(preW.abs(), s.abs()));
   const at::Tensor range = std::get<0>(m.max(-1, true)) - std::get<0>(m.min(-1, true));
-  const at::Tensor epsP = 2 * std::get<0>(delta.max(-1, true)) + u * (range + 4) + Gamma(N) + u;
+  const at::Tensor epsP = 2 * std::get<0>(delta.max(-1, true)) + u * (range + 6) + Gamma(N) + u;
   const at::Tensor p = at::softmax(m, -1);
   at::Tensor bound = mix(postW.abs(), p * epsP) + Gamma(H + 1) * (perHead(postB.abs()) + mix(postW.abs(), p));
   if (bf16Result) bound = bound * (1 + std::ldexp(1.0, -8)) + std::ldexp(1.0, -8) * reference.abs();

@@ -349,6 +349,7 @@ export interface MdistillAddon {
   Model: new (config: RawModelConfig) => RawModel;
   /** Times one of the models' matrix product shapes on one engine. */
   gemmShapeBenchmark(args: GemmShapeBenchmarkArgs): Promise<GemmShapeBenchmarkResult>;
+  /** Times the CPU's multiply-add ceiling for a dtype; rejects a dtype the CPU has no instructions for. */
   fmaPeak(args: FmaPeakArgs): Promise<FmaPeakResult>;
   /** The GEMM layer's batched matmul under the oneDNN or the ATen engine, or at::matmul ('reference'): out = a @ b
    *  for a [G,M,K], b [G,K,N] (b read as a transposed view), and the gradients of sum(out * gradOut). For tests
