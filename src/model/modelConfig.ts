@@ -1,36 +1,12 @@
 // Model architectures and timm's presets. TypeScript owns this table; the native addon builds whatever
 // full ModelConfig it is handed, and checkpoints carry timm's class name and kwargs in their metadata.
-import { assertModelFits } from './modelSize.js';
+import { assertModelFits, type ModelDimensions } from './modelSize.js';
 import { didYouMean } from '../config/didYouMean.js';
 
-export interface ModelConfig {
-  /** 'vit' is timm's VisionTransformer (and VisionTransformerDistilled with distilled: true); 'cait' is Cait;
-   *  'swin' is SwinTransformer. */
-  arch: 'vit' | 'cait' | 'swin';
-  imgSize: number;
-  patchSize: number;
-  inChans: number;
-  numClasses: number;
-  /** Swin: the width of stage 0 (it doubles at every stage). */
-  embedDim: number;
-  /** ViT/CaiT: self-attention blocks (Swin: 0, see depths). */
-  depth: number;
-  /** ViT/CaiT: attention heads (Swin: 0, see stageHeads). */
-  numHeads: number;
-  mlpRatio: number;
-  qkvBias: boolean;
-  /** ViT only: a distillation token and head_dist (DeiT distilled). */
-  distilled: boolean;
-  /** CaiT only: the number of class-attention blocks (blocks_token_only). */
-  depthTokenOnly: number;
+/** A model's architecture: its size (ModelDimensions, whose fields carry their docs) and CaiT's LayerScale init. */
+export interface ModelConfig extends ModelDimensions {
   /** CaiT only: LayerScale init (gamma_1, gamma_2). */
   initValues: number;
-  /** Swin only: blocks per stage ([] otherwise). */
-  depths: number[];
-  /** Swin only: attention heads per stage ([] otherwise). */
-  stageHeads: number[];
-  /** Swin only: the side of the attention windows (0 otherwise). */
-  windowSize: number;
 }
 
 const NOT_SWIN = { depths: [], stageHeads: [], windowSize: 0 };

@@ -2,22 +2,33 @@
 // absurd size is refused naming the field, before anything is allocated, instead of failing deep in libtorch.
 import { formatBytes, machineMemoryBytes } from '../io/machineLimits.js';
 
-/** The fields of a ModelConfig (model/modelConfig.ts, which checks every model through here) that set its size. */
+/** The fields of a model's architecture that set its size: every field of a ModelConfig (model/modelConfig.ts, which
+ *  extends this and checks every model through here) but the CaiT LayerScale init. */
 export interface ModelDimensions {
+  /** 'vit' is timm's VisionTransformer (and VisionTransformerDistilled with distilled: true); 'cait' is Cait;
+   *  'swin' is SwinTransformer. */
   arch: 'vit' | 'cait' | 'swin';
   imgSize: number;
   patchSize: number;
   inChans: number;
   numClasses: number;
+  /** Swin: the width of stage 0 (it doubles at every stage). */
   embedDim: number;
+  /** ViT/CaiT: self-attention blocks (Swin: 0, see depths). */
   depth: number;
+  /** ViT/CaiT: attention heads (Swin: 0, see stageHeads). */
   numHeads: number;
   mlpRatio: number;
   qkvBias: boolean;
+  /** ViT only: a distillation token and head_dist (DeiT distilled). */
   distilled: boolean;
+  /** CaiT only: the number of class-attention blocks (blocks_token_only). */
   depthTokenOnly: number;
+  /** Swin only: blocks per stage ([] otherwise). */
   depths: number[];
+  /** Swin only: attention heads per stage ([] otherwise). */
   stageHeads: number[];
+  /** Swin only: the side of the attention windows (0 otherwise). */
   windowSize: number;
 }
 
