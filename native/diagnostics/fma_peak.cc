@@ -41,6 +41,16 @@ __attribute__((target("avx512f"))) float SumLanes(const __m512* acc) {
   return sum;
 }
 
+__attribute__((target("avx2"))) float SumLanes(const __m256* acc) {
+  alignas(32) float lanes[8];
+  float sum = 0;
+  for (int i = 0; i < kChains; ++i) {
+    _mm256_store_ps(lanes, acc[i]);
+    for (float v : lanes) sum += v;
+  }
+  return sum;
+}
+
 __attribute__((target("avx512f"))) float RunAvx512Fma(int64_t iterations) {
   __m512 acc[kChains];
   for (int i = 0; i < kChains; ++i) acc[i] = _mm512_set1_ps(1.0f + 1e-3f * static_cast<float>(i));
@@ -59,13 +69,7 @@ __attribute__((target("avx2,fma"))) float RunAvx2Fma(int64_t iterations) {
   for (int64_t n = 0; n < iterations; ++n) {
     for (int i = 0; i < kChains; ++i) acc[i] = _mm256_fmadd_ps(acc[i], b, c);
   }
-  alignas(32) float lanes[8];
-  float sum = 0;
-  for (int i = 0; i < kChains; ++i) {
-    _mm256_store_ps(lanes, acc[i]);
-    for (float v : lanes) sum += v;
-  }
-  return sum;
+  return SumLanes(acc);
 }
 
 __attribute__((target("avx512f,avx512bf16"))) float RunAvx512Bf16Dot(int64_t iterations) {

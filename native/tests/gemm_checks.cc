@@ -194,8 +194,24 @@ double Gamma(int64_t n) {
   return n * u / (1 - n * u);
 }
 
-// |ours − reference| allowed per element, from float32 arithmetic on these inputs. With m = Wpre·s + bpre and
-// o = Wpost·p + bpost over H heads:
+// The float64 composition the kernel replaces, from the very values it reads: m = Wpre·s + bpre, p = softmax_j(m),
+// out = Wpost·p + bpost over the head axis.
+struct TalkingHeadsReference {
+  at::Tensor m, p, out;
+};
+
+at::Tensor MixHeads64(const at::Tensor& weight, const at::Tensor& maps) { return at::einsum("hg,bgij->bhij", {weight, maps}); }
+at::Tensor PerHead(const at::Tensor& bias) { return bias.view({1, -1, 1, 1}); }
+
+TalkingHeadsReference ComposeTalkingHeads(const at::Tensor& s, const gemm::TalkingHeads& t) {
+  TalkingHeadsReference r;
+  r.m = MixHeads64(t.preWeight.to(at::kDouble), s) + PerHead(t.preBias.to(at::kDouble));
+  r.p = at::softmax(r.m, -1);
+  r.out = MixHeads64(t.postWeight.to(at::kDouble), r.p) + PerHead(t.postBias.to(at::kDouble));
+  return r;
+}
+
+// |ours − reference| allowed per element, from float32 arithmetic on these inputs, over H heads:
 //   the pre-mixing errs by δ ≤ γ_{H+1}·(|bpre| + |Wpre|·|s|);
 //   p = softmax_j(m) then errs relatively by ≤ 2·max_j δ (a shift of every m_j by ≤ Δ moves p_j by ≤ e^{2Δ} − 1),
 //   plus the exponential's own ≤ u·(|m_j − max_j m| + 6): the rounded shift (u·|shift|), the Taylor truncation
@@ -204,20 +220,16 @@ double Gamma(int64_t n) {
 //   the post-mixing adds |Wpost|·(p·ε_p) + γ_{H+1}·(|bpost| + |Wpost|·p).
 // A bfloat16 result is then rounded once to 8 significant bits: the float32 error grows by a factor (1 + 2⁻⁸), plus
 // 2⁻⁸·|o|.
-at::Tensor TalkingHeadsBound(const at::Tensor& s, const gemm::TalkingHeads& t, const at::Tensor& reference, bool bf16Result) {
+at::Tensor TalkingHeadsBound(const at::Tensor& s, const gemm::TalkingHeads& t, const TalkingHeadsReference& ref, bool bf16Result) {
   const int64_t H = s.size(1), N = s.size(3);
   const double u = std::ldexp(1.0, -24);
-  const auto mix = [](const at::Tensor& w, const at::Tensor& x) { return at::einsum("hg,bgij->bhij", {w, x}); };
-  const auto perHead = [](const at::Tensor& b) { return b.view({1, -1, 1, 1}); };
-  const at::Tensor preW = t.preWeight.to(at::kDouble), preB = t.preBias.to(at::kDouble);
-  const at::Tensor postW = t.postWeight.to(at::kDouble), postB = t.postBias.to(at::kDouble);
-  const at::Tensor m = mix(preW, s) + perHead(preB);
-  const at::Tensor delta = Gamma(H + 1) * (perHead(preB.abs()) + mix(preW.abs(), s.abs()));
-  const at::Tensor range = std::get<0>(m.max(-1, true)) - std::get<0>(m.min(-1, true));
+  const at::Tensor preW = t.preWeight.to(at::kDouble).abs(), preB = t.preBias.to(at::kDouble).abs();
+  const at::Tensor postW = t.postWeight.to(at::kDouble).abs(), postB = t.postBias.to(at::kDouble).abs();
+  const at::Tensor delta = Gamma(H + 1) * (PerHead(preB) + MixHeads64(preW, s.abs()));
+  const at::Tensor range = std::get<0>(ref.m.max(-1, true)) - std::get<0>(ref.m.min(-1, true));
   const at::Tensor epsP = 2 * std::get<0>(delta.max(-1, true)) + u * (range + 6) + Gamma(N) + u;
-  const at::Tensor p = at::softmax(m, -1);
-  at::Tensor bound = mix(postW.abs(), p * epsP) + Gamma(H + 1) * (perHead(postB.abs()) + mix(postW.abs(), p));
-  if (bf16Result) bound = bound * (1 + std::ldexp(1.0, -8)) + std::ldexp(1.0, -8) * reference.abs();
+  at::Tensor bound = MixHeads64(postW, ref.p * epsP) + Gamma(H + 1) * (PerHead(postB) + MixHeads64(postW, ref.p));
+  if (bf16Result) bound = bound * (1 + std::ldexp(1.0, -8)) + std::ldexp(1.0, -8) * ref.out.abs();
   return bound;
 }
 
@@ -234,14 +246,11 @@ void CheckTalkingHeadsSoftmax() {
                               ") = float64 composition [3, 6, 37, 37]";
     const at::Tensor maps = scores.to(type);
     const at::Tensor s = maps.to(at::kDouble);  // the reference starts from the very values the kernel reads
-    const at::Tensor m = at::einsum("hg,bgij->bhij", {t.preWeight.to(at::kDouble), s}) + t.preBias.to(at::kDouble).view({1, -1, 1, 1});
-    const at::Tensor want = at::einsum("hg,bgij->bhij", {t.postWeight.to(at::kDouble), at::softmax(m, -1)}) +
-                            t.postBias.to(at::kDouble).view({1, -1, 1, 1});
+    const TalkingHeadsReference ref = ComposeTalkingHeads(s, t);
     const at::Tensor got = maps.clone();
     gemm::TalkingHeadsSoftmaxInPlace(got, t.preWeight, t.preBias, t.postWeight, t.postBias);
-    const at::Tensor err = (got.to(at::kDouble) - want).abs();
-    const at::Tensor bound = TalkingHeadsBound(s, t, want, bf16);
-    const double worst = (err / bound).max().item<double>();
+    const at::Tensor err = (got.to(at::kDouble) - ref.out).abs();
+    const double worst = (err / TalkingHeadsBound(s, t, ref, bf16)).max().item<double>();
     Report(got.scalar_type() == type && worst <= 1, check,
            "max |diff| " + Num(err.max().item<double>()) + ", at most " + Num(worst) + " of its float32 error bound");
   }
